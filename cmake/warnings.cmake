@@ -2,7 +2,9 @@
 function(ivl_apply_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
                                            -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-                                           -Wnull-dereference -Wimplicit-fallthrough)
+                                           -Wnull-dereference -Wimplicit-fallthrough
+                                           # designated initializers leave members at their defaults on purpose
+                                           -Wno-missing-field-initializers)
   if(IVL_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
