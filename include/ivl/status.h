@@ -38,7 +38,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok_status() { return Status(); }
-  static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status corrupt(std::string m) { return {StatusCode::kCorruptData, std::move(m)}; }
@@ -69,7 +71,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(data_).ok()) {
       data_ = Status::internal("Result constructed from an OK status without a value");
@@ -109,9 +111,9 @@ T& Result<T>::checked() {
 #define IVL_STATUS_CONCAT_(a, b) IVL_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define IVL_RETURN_IF_ERROR(expr)                    \
-  do {                                               \
-    ::ivl::Status ivl_status_tmp_ = (expr);          \
+#define IVL_RETURN_IF_ERROR(expr)                      \
+  do {                                                 \
+    ::ivl::Status ivl_status_tmp_ = (expr);            \
     if (!ivl_status_tmp_.ok()) return ivl_status_tmp_; \
   } while (0)
 

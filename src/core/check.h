@@ -5,9 +5,9 @@ namespace ivl::detail {
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const char* msg);
 }  // namespace ivl::detail
 
-#define IVL_CHECK(cond)                                                         \
-  do {                                                                          \
-    if (!(cond)) ::ivl::detail::check_failed(#cond, __FILE__, __LINE__, "");    \
+#define IVL_CHECK(cond)                                                      \
+  do {                                                                       \
+    if (!(cond)) ::ivl::detail::check_failed(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
 #define IVL_CHECK_MSG(cond, msg)                                                \

@@ -31,13 +31,21 @@ constexpr std::array<DTypeInfo, 15> kDTypes = {{
     {DType::kF8E5M2, "F8_E5M2", 1, true},
 }};
 
-const DTypeInfo& info(DType t) { return kDTypes[static_cast<size_t>(t)]; }
+const DTypeInfo& info(DType t) {
+  return kDTypes[static_cast<size_t>(t)];
+}
 
 }  // namespace
 
-size_t dtype_size(DType t) { return info(t).size; }
-std::string_view dtype_name(DType t) { return info(t).name; }
-bool is_float_dtype(DType t) { return info(t).is_float; }
+size_t dtype_size(DType t) {
+  return info(t).size;
+}
+std::string_view dtype_name(DType t) {
+  return info(t).name;
+}
+bool is_float_dtype(DType t) {
+  return info(t).is_float;
+}
 
 std::optional<DType> parse_dtype(std::string_view s) {
   for (const auto& d : kDTypes) {

@@ -9,9 +9,21 @@
 namespace ivl {
 
 enum class DType : uint8_t {
-  kF64, kF32, kF16, kBF16,
-  kI64, kI32, kI16, kI8, kU8, kU16, kU32, kU64,
-  kBool, kF8E4M3, kF8E5M2,
+  kF64,
+  kF32,
+  kF16,
+  kBF16,
+  kI64,
+  kI32,
+  kI16,
+  kI8,
+  kU8,
+  kU16,
+  kU32,
+  kU64,
+  kBool,
+  kF8E4M3,
+  kF8E5M2,
 };
 
 // Bytes per element.

@@ -18,7 +18,8 @@ namespace ivl {
 using Shape = std::vector<int64_t>;
 
 inline int64_t shape_numel(const Shape& s) {
-  return std::accumulate(s.begin(), s.end(), int64_t{1}, [](int64_t a, int64_t b) { return a * b; });
+  return std::accumulate(s.begin(), s.end(), int64_t{1},
+                         [](int64_t a, int64_t b) { return a * b; });
 }
 
 // "[896, 151674]"

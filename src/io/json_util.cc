@@ -18,7 +18,8 @@ const nlohmann::json& empty_object() {
 
 Result<nlohmann::json> read_json_file(const std::filesystem::path& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Status::not_found(path.string() + ": no such file");
+  if (!std::filesystem::exists(path, ec))
+    return Status::not_found(path.string() + ": no such file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::io_error(path.string() + ": cannot open: " + std::strerror(errno));
   std::ostringstream ss;
@@ -78,7 +79,9 @@ const nlohmann::json* FieldReader::raw(std::string_view key) const {
   return &*it;
 }
 
-bool FieldReader::has(std::string_view key) const { return raw(key) != nullptr; }
+bool FieldReader::has(std::string_view key) const {
+  return raw(key) != nullptr;
+}
 
 std::optional<int64_t> FieldReader::optional_integer(std::string_view key, IntRange range) {
   const nlohmann::json* v = raw(key);
@@ -87,16 +90,18 @@ std::optional<int64_t> FieldReader::optional_integer(std::string_view key, IntRa
   if (v->is_number_integer()) {
     out = v->get<int64_t>();
   } else if (v->is_number_float() && std::isfinite(v->get<double>()) &&
-             std::floor(v->get<double>()) == v->get<double>() && std::fabs(v->get<double>()) < 9e15) {
+             std::floor(v->get<double>()) == v->get<double>() &&
+             std::fabs(v->get<double>()) < 9e15) {
     out = static_cast<int64_t>(v->get<double>());  // e.g. 448.0 written by some exporters
   } else {
     type_error(key, "an integer", *v);
     return std::nullopt;
   }
   if (out < range.min || out > range.max) {
-    std::string bounds = range.max == std::numeric_limits<int64_t>::max()
-                             ? "at least " + std::to_string(range.min)
-                             : "in [" + std::to_string(range.min) + ", " + std::to_string(range.max) + "]";
+    std::string bounds =
+        range.max == std::numeric_limits<int64_t>::max()
+            ? "at least " + std::to_string(range.min)
+            : "in [" + std::to_string(range.min) + ", " + std::to_string(range.max) + "]";
     error(key, "must be " + bounds + ", got " + std::to_string(out));
     return std::nullopt;
   }

@@ -51,7 +51,8 @@ class FieldReader {
   double number(std::string_view key);
   std::string string(std::string_view key);
 
-  // Optional fields: absent or null gives the default; a present field of the wrong type is an error.
+  // Optional fields: absent or null gives the default; a present field of the wrong type is an
+  // error.
   int64_t integer_or(std::string_view key, int64_t fallback, IntRange range = {});
   double number_or(std::string_view key, double fallback);
   bool boolean_or(std::string_view key, bool fallback);

@@ -165,7 +165,8 @@ void parse_native(FieldReader& root, ModelConfig* c, Problems* p) {
   }
   std::string act = root.string_or("projector_hidden_act", "gelu");
   if (act != "gelu") {
-    p->unsupported.push_back("projector_hidden_act \"" + act + "\" is not supported (supported: gelu)");
+    p->unsupported.push_back("projector_hidden_act \"" + act +
+                             "\" is not supported (supported: gelu)");
   }
   c->image.image_size = c->vision.image_size;
   // GotOcr2 processor defaults used by InternVLProcessor (spec §2.8).
@@ -184,12 +185,13 @@ void check_top_level(FieldReader& root, ModelConfig* c) {
     double side = static_cast<double>(v.image_size / v.patch_size) * c->downsample_ratio;
     if (c->downsample_ratio <= 0 || c->downsample_ratio > 1 || side != std::floor(side) ||
         side < 1) {
-      root.error("downsample_ratio", "must divide the " + std::to_string(v.image_size / v.patch_size) +
-                                         "-patch grid into whole tokens, got " +
-                                         std::to_string(c->downsample_ratio));
+      root.error("downsample_ratio",
+                 "must divide the " + std::to_string(v.image_size / v.patch_size) +
+                     "-patch grid into whole tokens, got " + std::to_string(c->downsample_ratio));
     }
   }
-  if (v.num_layers > 0 && (c->select_layer < -(v.num_layers + 1) || c->select_layer > v.num_layers)) {
+  if (v.num_layers > 0 &&
+      (c->select_layer < -(v.num_layers + 1) || c->select_layer > v.num_layers)) {
     root.error(c->layout == CheckpointLayout::kOriginal ? "select_layer" : "vision_feature_layer",
                "must be in [" + std::to_string(-(v.num_layers + 1)) + ", " +
                    std::to_string(v.num_layers) + "], got " + std::to_string(c->select_layer));
@@ -202,8 +204,8 @@ void check_top_level(FieldReader& root, ModelConfig* c) {
     root.error("force_image_size", "must be a multiple of the vision patch_size");
   }
   if (c->image_token_id && c->text.vocab_size > 0 && *c->image_token_id >= c->text.vocab_size) {
-    root.error("image_token_id", "must be below text_config.vocab_size (" +
-                                     std::to_string(c->text.vocab_size) + ")");
+    root.error("image_token_id",
+               "must be below text_config.vocab_size (" + std::to_string(c->text.vocab_size) + ")");
   }
 }
 
@@ -217,7 +219,8 @@ void read_preprocessor_config(const std::filesystem::path& path, ModelConfig* c,
   FieldReader r(*json, "preprocessor_config.json", &p->errors);
   c->image.min_dynamic_patch = r.integer_or("min_patches", c->image.min_dynamic_patch, {.min = 1});
   c->image.max_dynamic_patch = r.integer_or("max_patches", c->image.max_dynamic_patch, {.min = 1});
-  for (auto [key, target] : {std::pair{"image_mean", &c->image.mean}, {"image_std", &c->image.std}}) {
+  for (auto [key, target] :
+       {std::pair{"image_mean", &c->image.mean}, {"image_std", &c->image.std}}) {
     std::vector<double> values = r.number_list(key);
     if (values.empty()) continue;
     if (values.size() != 3) {

@@ -53,11 +53,11 @@ std::string_view rope_kind_name(RopeKind kind);
 struct RopeConfig {
   RopeKind kind = RopeKind::kDefault;
   double theta = 10000.0;
-  double factor = 1.0;                                 // linear / dynamic / yarn / llama3
-  std::optional<int64_t> original_max_position;        // longrope / yarn / llama3
-  std::vector<double> short_factor, long_factor;       // longrope (Phi-3 "su")
-  std::optional<double> attention_factor;              // yarn / longrope override
-  double beta_fast = 32.0, beta_slow = 1.0;            // yarn
+  double factor = 1.0;                                   // linear / dynamic / yarn / llama3
+  std::optional<int64_t> original_max_position;          // longrope / yarn / llama3
+  std::vector<double> short_factor, long_factor;         // longrope (Phi-3 "su")
+  std::optional<double> attention_factor;                // yarn / longrope override
+  double beta_fast = 32.0, beta_slow = 1.0;              // yarn
   double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
   double partial_rotary_factor = 1.0;
 };

@@ -23,8 +23,7 @@ void parse_rope_details(FieldReader& r, RopeConfig* rope) {
   if (rope->kind != RopeKind::kDefault && rope->kind != RopeKind::kLongRope && rope->factor <= 0) {
     r.error("factor", "must be positive");
   }
-  rope->original_max_position =
-      r.optional_integer("original_max_position_embeddings", {.min = 1});
+  rope->original_max_position = r.optional_integer("original_max_position_embeddings", {.min = 1});
   rope->short_factor = r.number_list("short_factor");
   rope->long_factor = r.number_list("long_factor");
   if (r.has("attention_factor")) rope->attention_factor = r.number("attention_factor");
@@ -54,12 +53,18 @@ bool parse_rope_kind(FieldReader& r, RopeConfig* rope, std::vector<std::string>*
 
 std::string_view rope_kind_name(RopeKind kind) {
   switch (kind) {
-    case RopeKind::kDefault: return "default";
-    case RopeKind::kLinear: return "linear";
-    case RopeKind::kDynamic: return "dynamic";
-    case RopeKind::kLongRope: return "longrope";
-    case RopeKind::kYarn: return "yarn";
-    case RopeKind::kLlama3: return "llama3";
+    case RopeKind::kDefault:
+      return "default";
+    case RopeKind::kLinear:
+      return "linear";
+    case RopeKind::kDynamic:
+      return "dynamic";
+    case RopeKind::kLongRope:
+      return "longrope";
+    case RopeKind::kYarn:
+      return "yarn";
+    case RopeKind::kLlama3:
+      return "llama3";
   }
   return "?";
 }
@@ -113,7 +118,8 @@ TextConfig parse_text_config(FieldReader& r, std::vector<std::string>* unsupport
   if (t.effective_head_dim() % 2 != 0 && t.num_heads > 0) {
     r.error("head_dim", "must be even for rotary embeddings");
   }
-  if (t.rope.kind == RopeKind::kLongRope && t.rope.short_factor.size() != t.rope.long_factor.size()) {
+  if (t.rope.kind == RopeKind::kLongRope &&
+      t.rope.short_factor.size() != t.rope.long_factor.size()) {
     r.error("rope_scaling", "short_factor and long_factor must have the same length");
   }
   return t;

@@ -7,14 +7,18 @@ namespace {
 
 constexpr size_t kMaxListed = 25;  // per category, so a wrong-model error stays readable
 
-void append_list(std::string* msg, const std::string& title, const std::vector<std::string>& items) {
+void append_list(std::string* msg, const std::string& title,
+                 const std::vector<std::string>& items) {
   if (items.empty()) return;
   *msg += "\n  " + title + " (" + std::to_string(items.size()) + "):";
   for (size_t i = 0; i < items.size() && i < kMaxListed; ++i) *msg += "\n    " + items[i];
-  if (items.size() > kMaxListed) *msg += "\n    ... and " + std::to_string(items.size() - kMaxListed) + " more";
+  if (items.size() > kMaxListed)
+    *msg += "\n    ... and " + std::to_string(items.size() - kMaxListed) + " more";
 }
 
-bool is_compute_dtype(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+bool is_compute_dtype(DType t) {
+  return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16;
+}
 
 std::string candidates_text(const std::vector<std::string>& sources) {
   std::string s = sources.empty() ? "" : sources[0];
@@ -70,8 +74,9 @@ Result<ResolvedWeights> resolve_weights(const std::vector<WeightRule>& rules,
     used.insert(found_name);
     const Shape& expected = rule.rows.empty() ? rule.shape : rule.source_shape;
     if (found->shape != expected) {
-      misshaped.push_back(found_name + " in " + std::string(checkpoint.file_of(found_name)) + ": expected " +
-                          shape_to_string(expected) + ", found " + shape_to_string(found->shape));
+      misshaped.push_back(found_name + " in " + std::string(checkpoint.file_of(found_name)) +
+                          ": expected " + shape_to_string(expected) + ", found " +
+                          shape_to_string(found->shape));
       continue;
     }
     if (!is_compute_dtype(found->dtype)) {

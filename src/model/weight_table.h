@@ -31,10 +31,10 @@ struct RowRange {
 };
 
 struct WeightRef {
-  std::string name;         // canonical
-  std::string source_name;  // checkpoint tensor name
-  TensorView source;        // the whole source tensor (view into the mapping)
-  Shape shape;              // logical shape of this weight
+  std::string name;            // canonical
+  std::string source_name;     // checkpoint tensor name
+  TensorView source;           // the whole source tensor (view into the mapping)
+  Shape shape;                 // logical shape of this weight
   std::vector<RowRange> rows;  // empty: the whole source; else these row ranges, in order
 
   DType dtype() const { return source.dtype; }

@@ -27,7 +27,8 @@ Result<std::string> render_conversation(const ChatTemplate& t, const Conversatio
   if (c.messages.back().role != Role::kUser) {
     return Status::invalid_argument("the last message must be from the user (it is answered)");
   }
-  std::string out = format_system(t, c.system_message.value_or(std::string(t.default_system_message)));
+  std::string out =
+      format_system(t, c.system_message.value_or(std::string(t.default_system_message)));
   out += t.sep;
   for (const Message& m : c.messages) {
     out += m.role == Role::kUser ? t.user_role : t.assistant_role;
@@ -70,8 +71,9 @@ Result<std::string> expand_image_placeholders(std::string_view prompt,
     return Status::invalid_argument(
         "the prompt has " + std::to_string(placeholders) + " <image> placeholder(s) but " +
         std::to_string(tiles_per_image.size()) + " image(s) were given" +
-        (placeholders > tiles_per_image.size() ? ": attach an image for each placeholder"
-                                               : ": add a placeholder for each image or drop images"));
+        (placeholders > tiles_per_image.size()
+             ? ": attach an image for each placeholder"
+             : ": add a placeholder for each image or drop images"));
   }
   std::string out;
   size_t from = 0;

@@ -11,8 +11,9 @@ Result<ImageSource> image_from_url(size_t index, const std::string& url) {
   if (url.rfind("data:", 0) == 0) return ImageSource{ImageSource::Kind::kDataUri, url};
   if (url.rfind("file://", 0) == 0) return ImageSource{ImageSource::Kind::kPath, url.substr(7)};
   if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
-    return bad(index, "remote image URLs are not fetched; download the image and pass its path "
-                      "or a data: URI");
+    return bad(index,
+               "remote image URLs are not fetched; download the image and pass its path "
+               "or a data: URI");
   }
   if (url.empty()) return bad(index, "empty image URL");
   return ImageSource{ImageSource::Kind::kPath, url};
@@ -26,23 +27,28 @@ Status add_part(size_t index, const nlohmann::json& part, bool images_allowed, s
   }
   const std::string type = part["type"].get<std::string>();
   if (type == "text") {
-    if (!part.contains("text") || !part["text"].is_string()) return bad(index, "text part without a string \"text\"");
+    if (!part.contains("text") || !part["text"].is_string())
+      return bad(index, "text part without a string \"text\"");
     *text += part["text"].get<std::string>();
     return Status();
   }
   if (type != "image" && type != "image_url") {
-    return bad(index, "unsupported content part type \"" + type + "\" (supported: text, image, image_url)");
+    return bad(index, "unsupported content part type \"" + type +
+                          "\" (supported: text, image, image_url)");
   }
   if (!images_allowed) return bad(index, "images are only accepted in user messages");
   ImageSource source;
   if (type == "image") {
     const char* key = part.contains("path") ? "path" : "image";
-    if (!part.contains(key) || !part[key].is_string()) return bad(index, "image part without a string \"path\"");
+    if (!part.contains(key) || !part[key].is_string())
+      return bad(index, "image part without a string \"path\"");
     IVL_ASSIGN_OR_RETURN(source, image_from_url(index, part[key].get<std::string>()));
   } else {
     const auto& iu = part.contains("image_url") ? part["image_url"] : nlohmann::json();
-    const nlohmann::json* url = iu.is_string() ? &iu : (iu.is_object() && iu.contains("url") ? &iu["url"] : nullptr);
-    if (url == nullptr || !url->is_string()) return bad(index, "image_url part without a string url");
+    const nlohmann::json* url =
+        iu.is_string() ? &iu : (iu.is_object() && iu.contains("url") ? &iu["url"] : nullptr);
+    if (url == nullptr || !url->is_string())
+      return bad(index, "image_url part without a string url");
     IVL_ASSIGN_OR_RETURN(source, image_from_url(index, url->get<std::string>()));
   }
   images->push_back(std::move(source));
@@ -82,9 +88,11 @@ Result<ParsedMessages> parse_openai_messages(const nlohmann::json& messages) {
       if (!content.is_null()) out.conversation.system_message = std::move(text);
       continue;
     }
-    out.conversation.messages.push_back({role == "user" ? Role::kUser : Role::kAssistant, std::move(text)});
+    out.conversation.messages.push_back(
+        {role == "user" ? Role::kUser : Role::kAssistant, std::move(text)});
   }
-  if (out.conversation.messages.empty()) return Status::invalid_argument("messages has no user message");
+  if (out.conversation.messages.empty())
+    return Status::invalid_argument("messages has no user message");
   return out;
 }
 

@@ -63,7 +63,8 @@ TEST(ModelConfig, NativeLayoutQwen3) {
 }
 
 TEST(ModelConfig, BothLayoutsAgreeOnTheModel) {
-  for (const auto& base : {std::string("tiny-internvl3-qwen2"), std::string("tiny-internvl35-qwen3-v")}) {
+  for (const auto& base :
+       {std::string("tiny-internvl3-qwen2"), std::string("tiny-internvl35-qwen3-v")}) {
     ModelConfig a = load_fixture(base);
     ModelConfig b = load_fixture(base + "-hf");
     EXPECT_EQ(a.vision.hidden_size, b.vision.hidden_size) << base;
@@ -117,7 +118,8 @@ TEST(ModelConfig, RopeScalingLegacyAndParameters) {
   EXPECT_DOUBLE_EQ(c->text.rope.factor, 2.0);
 
   j["llm_config"].erase("rope_scaling");
-  j["llm_config"]["rope_parameters"] = {{"rope_type", "linear"}, {"factor", 4.0}, {"rope_theta", 5e5}};
+  j["llm_config"]["rope_parameters"] = {
+      {"rope_type", "linear"}, {"factor", 4.0}, {"rope_theta", 5e5}};
   c = parse_model_config(j, "config.json");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_EQ(c->text.rope.kind, RopeKind::kLinear);
@@ -137,7 +139,8 @@ TEST(ModelConfig, ReportsEveryBadFieldAtOnce) {
   j["llm_config"]["vocab_size"] = -5;
   Status s = parse_error(j);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("vision_config.hidden_size: missing"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("vision_config.hidden_size: missing"), std::string::npos)
+      << s.message();
   EXPECT_NE(s.message().find("llm_config.num_attention_heads"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("llm_config.vocab_size"), std::string::npos) << s.message();
 }

@@ -39,8 +39,9 @@ TEST(ChatTemplate, ExactStringsOfEveryTemplate) {
     EXPECT_TRUE(t.ok());
     return *render_conversation(**t, conversation_from_chat(turns));
   };
-  EXPECT_EQ(render("internvl2_5"),
-            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(
+      render("internvl2_5"),
+      "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n");
   EXPECT_EQ(render("internlm2-chat"),
             "<|im_start|>system\nS<|im_end|><|im_start|>user\nQ<|im_end|><|im_start|>assistant\n");
   EXPECT_EQ(render("Hermes-2"), render("internlm2-chat"));
@@ -55,8 +56,9 @@ TEST(ChatTemplate, SystemMessageDefaultOverrideAndThinking) {
   std::string def = *render_conversation(*t, c);
   EXPECT_NE(def.find(std::string(t->default_system_message)), std::string::npos);
   c.system_message = "";
-  EXPECT_EQ(*render_conversation(*t, c),
-            "<|im_start|>system\n<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(
+      *render_conversation(*t, c),
+      "<|im_start|>system\n<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
   c.system_message = std::string(kThinkingSystemPrompt);
   std::string thinking = *render_conversation(*t, c);
   EXPECT_NE(thinking.find("<think> and </think>"), std::string::npos);
@@ -83,7 +85,8 @@ TEST(Conversation, ChatPrependsPlaceholderOnlyWithoutHistory) {
   EXPECT_EQ(c.messages.back().text, "What?");
   c = conversation_from_chat({.question = "A <image> B", .num_images = 1});
   EXPECT_EQ(c.messages.back().text, "A <image> B");
-  c = conversation_from_chat({.question = "More?", .history = {{"<image>\nQ", "A"}}, .num_images = 1});
+  c = conversation_from_chat(
+      {.question = "More?", .history = {{"<image>\nQ", "A"}}, .num_images = 1});
   EXPECT_EQ(c.messages.back().text, "More?");
   EXPECT_EQ(c.messages.size(), 3u);
 }
@@ -92,7 +95,8 @@ TEST(Conversation, PlaceholderCountMustMatchImages) {
   const std::vector<int64_t> one = {1}, two = {1, 2};
   auto too_many_placeholders = expand_image_placeholders("<image><image>", one, 256);
   EXPECT_EQ(too_many_placeholders.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(too_many_placeholders.status().message().find("2 <image> placeholder"), std::string::npos);
+  EXPECT_NE(too_many_placeholders.status().message().find("2 <image> placeholder"),
+            std::string::npos);
   auto too_many_images = expand_image_placeholders("<image>", two, 256);
   EXPECT_EQ(too_many_images.status().code(), StatusCode::kInvalidArgument);
   auto ok = expand_image_placeholders("a<image>b<image>c", two, 2);

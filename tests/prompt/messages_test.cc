@@ -38,7 +38,8 @@ TEST(Messages, TextImagePartsAndSystem) {
 }
 
 TEST(Messages, NullSystemContentKeepsDefault) {
-  auto r = parse_openai_messages(json::parse(R"([{"role":"system","content":null},{"role":"user","content":"hi"}])"));
+  auto r = parse_openai_messages(
+      json::parse(R"([{"role":"system","content":null},{"role":"user","content":"hi"}])"));
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->conversation.system_message.has_value());
 }
@@ -59,7 +60,8 @@ TEST(Messages, MalformedInputsAreNamed) {
       {R"([{"role":"user","content":[{"type":"audio"}]}])", "audio"},
       {R"([{"role":"user","content":[{"text":"x"}]}])", "type"},
       {R"([{"role":"user","content":[{"type":"image"}]}])", "path"},
-      {R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}])", "not fetched"},
+      {R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}])",
+       "not fetched"},
       {R"([{"role":"user","content":"a"},{"role":"system","content":"s"}])", "first"},
       {R"([{"role":"assistant","content":[{"type":"image","path":"a.jpg"}]}])", "user messages"},
       {R"([{"role":"system","content":"s"}])", "no user message"},
@@ -68,7 +70,8 @@ TEST(Messages, MalformedInputsAreNamed) {
     auto r = parse_openai_messages(json::parse(c.json));
     ASSERT_FALSE(r.ok()) << c.json;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.json;
-    EXPECT_NE(r.status().message().find(c.needle), std::string::npos) << c.json << " -> " << r.status().message();
+    EXPECT_NE(r.status().message().find(c.needle), std::string::npos)
+        << c.json << " -> " << r.status().message();
   }
 }
 

@@ -13,20 +13,23 @@ std::vector<ReferenceCase> reference_cases(const std::string& model) {
       {"single_square", {.question = "Describe this image in detail.", .num_images = 1}},
       {"single_portrait", {.question = "What is in the picture?", .num_images = 1}},
       {"multi_image",
-       {.question = "Image-1: <image>\nImage-2: <image>\nWhat are the differences?", .num_images = 2}},
+       {.question = "Image-1: <image>\nImage-2: <image>\nWhat are the differences?",
+        .num_images = 2}},
       {"multi_turn",
        {.question = "And the colours?",
         .history = {{"<image>\nWhat shape is it?", "A circle."}},
         .num_images = 1}},
       {"video_like",
-       {.question = "Frame1: <image>\nFrame2: <image>\nFrame3: <image>\nWhat happens in this video?",
+       {.question =
+            "Frame1: <image>\nFrame2: <image>\nFrame3: <image>\nWhat happens in this video?",
         .num_images = 3}},
   };
   nlohmann::json ref = read_json_file(fixture("reference/" + model + ".json"));
   std::vector<ReferenceCase> out;
   for (const auto& [name, c] : ref.at("cases").items()) {
     auto it = kInputs.find(name);
-    if (it == kInputs.end()) throw std::runtime_error("reference case without inputs in the test: " + name);
+    if (it == kInputs.end())
+      throw std::runtime_error("reference case without inputs in the test: " + name);
     ReferenceCase rc{name, it->second, c.at("num_patches_list").get<std::vector<int64_t>>(), c};
     out.push_back(std::move(rc));
   }

@@ -11,8 +11,9 @@ namespace fs = std::filesystem;
 const fs::path& fixtures_dir() {
   static const fs::path dir = [] {
     const char* env = std::getenv("INTERNVL_FIXTURES");
-    return (env != nullptr && *env != '\0') ? fs::path(env)
-                                            : fs::path(IVL_SOURCE_DIR) / ".." / "shared" / "fixtures";
+    return (env != nullptr && *env != '\0')
+               ? fs::path(env)
+               : fs::path(IVL_SOURCE_DIR) / ".." / "shared" / "fixtures";
   }();
   if (!fs::is_directory(dir / "models")) {
     throw std::runtime_error("reference fixtures not found at '" + dir.string() +
@@ -28,9 +29,9 @@ fs::path fixture(const std::string& relative) {
 }
 
 const std::vector<std::string>& fixture_model_names() {
-  static const std::vector<std::string> names = {
-      "tiny-internvl3-qwen2", "tiny-internvl3-qwen2-hf", "tiny-internvl35-qwen3-v",
-      "tiny-internvl35-qwen3-v-hf"};
+  static const std::vector<std::string> names = {"tiny-internvl3-qwen2", "tiny-internvl3-qwen2-hf",
+                                                 "tiny-internvl35-qwen3-v",
+                                                 "tiny-internvl35-qwen3-v-hf"};
   return names;
 }
 

@@ -15,9 +15,9 @@
 namespace ivl::model {
 
 struct Backbone {
-  std::string_view name;                         // "qwen2"
-  std::vector<std::string_view> architectures;   // llm_config.architectures[0] values
-  std::vector<std::string_view> model_types;     // text_config.model_type values (native layout)
+  std::string_view name;                        // "qwen2"
+  std::vector<std::string_view> architectures;  // llm_config.architectures[0] values
+  std::vector<std::string_view> model_types;    // text_config.model_type values (native layout)
   // HF config -> spec; family-specific keys are read from text.raw. kUnsupported for values
   // the decoder does not implement (e.g. sliding-window attention).
   Result<LlmSpec> (*make_spec)(const io::TextConfig& text);

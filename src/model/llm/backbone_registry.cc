@@ -3,9 +3,8 @@
 namespace ivl::model {
 
 const std::vector<const Backbone*>& all_backbones() {
-  static const std::vector<const Backbone*> kAll = {&kQwen2Backbone, &kQwen3Backbone,
-                                                    &kInternLM2Backbone, &kLlamaBackbone,
-                                                    &kPhi3Backbone};
+  static const std::vector<const Backbone*> kAll = {
+      &kQwen2Backbone, &kQwen3Backbone, &kInternLM2Backbone, &kLlamaBackbone, &kPhi3Backbone};
   return kAll;
 }
 

@@ -36,28 +36,40 @@ GroupedRows grouped_qkv_rows(const LlmSpec& s) {
 
 std::vector<WeightRule> rules(const LlmSpec& s) {
   std::vector<WeightRule> rules;
-  add_embedding_and_head(s, "model.tok_embeddings.weight", "model.norm.weight", "output.weight", &rules);
+  add_embedding_and_head(s, "model.tok_embeddings.weight", "model.norm.weight", "output.weight",
+                         &rules);
   const GroupedRows rows = grouped_qkv_rows(s);
   const int64_t fused = s.q_dim() + 2 * s.kv_dim();
   for (int64_t i = 0; i < s.num_layers; ++i) {
     const std::string src = layer_prefix("model.layers.{i}.", i);
     const std::string dst = "llm.L" + std::to_string(i) + ".";
     const std::string wqkv = src + "attention.wqkv";
-    rules.push_back(rows_rule(dst + "attn.q.weight", {wqkv + ".weight"}, {fused, s.hidden_size}, rows.q));
-    rules.push_back(rows_rule(dst + "attn.k.weight", {wqkv + ".weight"}, {fused, s.hidden_size}, rows.k));
-    rules.push_back(rows_rule(dst + "attn.v.weight", {wqkv + ".weight"}, {fused, s.hidden_size}, rows.v));
+    rules.push_back(
+        rows_rule(dst + "attn.q.weight", {wqkv + ".weight"}, {fused, s.hidden_size}, rows.q));
+    rules.push_back(
+        rows_rule(dst + "attn.k.weight", {wqkv + ".weight"}, {fused, s.hidden_size}, rows.k));
+    rules.push_back(
+        rows_rule(dst + "attn.v.weight", {wqkv + ".weight"}, {fused, s.hidden_size}, rows.v));
     if (s.qkv_bias) {
       rules.push_back(rows_rule(dst + "attn.q.bias", {wqkv + ".bias"}, {fused}, rows.q));
       rules.push_back(rows_rule(dst + "attn.k.bias", {wqkv + ".bias"}, {fused}, rows.k));
       rules.push_back(rows_rule(dst + "attn.v.bias", {wqkv + ".bias"}, {fused}, rows.v));
     }
-    rules.push_back(plain_rule(dst + "attn.o.weight", {src + "attention.wo.weight"}, {s.hidden_size, s.q_dim()}));
-    if (s.o_bias) rules.push_back(plain_rule(dst + "attn.o.bias", {src + "attention.wo.bias"}, {s.hidden_size}));
-    rules.push_back(plain_rule(dst + "attn_norm.weight", {src + "attention_norm.weight"}, {s.hidden_size}));
-    rules.push_back(plain_rule(dst + "mlp_norm.weight", {src + "ffn_norm.weight"}, {s.hidden_size}));
-    rules.push_back(plain_rule(dst + "mlp.gate.weight", {src + "feed_forward.w1.weight"}, {s.intermediate_size, s.hidden_size}));
-    rules.push_back(plain_rule(dst + "mlp.up.weight", {src + "feed_forward.w3.weight"}, {s.intermediate_size, s.hidden_size}));
-    rules.push_back(plain_rule(dst + "mlp.down.weight", {src + "feed_forward.w2.weight"}, {s.hidden_size, s.intermediate_size}));
+    rules.push_back(plain_rule(dst + "attn.o.weight", {src + "attention.wo.weight"},
+                               {s.hidden_size, s.q_dim()}));
+    if (s.o_bias)
+      rules.push_back(
+          plain_rule(dst + "attn.o.bias", {src + "attention.wo.bias"}, {s.hidden_size}));
+    rules.push_back(
+        plain_rule(dst + "attn_norm.weight", {src + "attention_norm.weight"}, {s.hidden_size}));
+    rules.push_back(
+        plain_rule(dst + "mlp_norm.weight", {src + "ffn_norm.weight"}, {s.hidden_size}));
+    rules.push_back(plain_rule(dst + "mlp.gate.weight", {src + "feed_forward.w1.weight"},
+                               {s.intermediate_size, s.hidden_size}));
+    rules.push_back(plain_rule(dst + "mlp.up.weight", {src + "feed_forward.w3.weight"},
+                               {s.intermediate_size, s.hidden_size}));
+    rules.push_back(plain_rule(dst + "mlp.down.weight", {src + "feed_forward.w2.weight"},
+                               {s.hidden_size, s.intermediate_size}));
   }
   return rules;
 }

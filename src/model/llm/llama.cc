@@ -6,13 +6,21 @@
 namespace ivl::model {
 namespace {
 
-const LlamaStyleNames kNames = {
-    .embed = "model.embed_tokens.weight", .layer = "model.layers.{i}.",
-    .q = "self_attn.q_proj", .k = "self_attn.k_proj", .v = "self_attn.v_proj", .o = "self_attn.o_proj",
-    .q_norm = "", .k_norm = "",
-    .gate = "mlp.gate_proj", .up = "mlp.up_proj", .down = "mlp.down_proj",
-    .attn_norm = "input_layernorm", .mlp_norm = "post_attention_layernorm",
-    .final_norm = "model.norm.weight", .head = "lm_head.weight"};
+const LlamaStyleNames kNames = {.embed = "model.embed_tokens.weight",
+                                .layer = "model.layers.{i}.",
+                                .q = "self_attn.q_proj",
+                                .k = "self_attn.k_proj",
+                                .v = "self_attn.v_proj",
+                                .o = "self_attn.o_proj",
+                                .q_norm = "",
+                                .k_norm = "",
+                                .gate = "mlp.gate_proj",
+                                .up = "mlp.up_proj",
+                                .down = "mlp.down_proj",
+                                .attn_norm = "input_layernorm",
+                                .mlp_norm = "post_attention_layernorm",
+                                .final_norm = "model.norm.weight",
+                                .head = "lm_head.weight"};
 
 Result<LlmSpec> make_spec(const io::TextConfig& text) {
   IVL_RETURN_IF_ERROR(require_silu(text));
@@ -24,7 +32,9 @@ Result<LlmSpec> make_spec(const io::TextConfig& text) {
   return s;
 }
 
-std::vector<WeightRule> rules(const LlmSpec& spec) { return llama_style_rules(spec, kNames); }
+std::vector<WeightRule> rules(const LlmSpec& spec) {
+  return llama_style_rules(spec, kNames);
+}
 
 }  // namespace
 

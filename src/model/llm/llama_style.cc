@@ -30,16 +30,20 @@ std::vector<WeightRule> llama_style_rules(const LlmSpec& s, const LlamaStyleName
       rules.push_back(plain_rule(dst + name + ".weight", {src + hf + ".weight"}, {out, in}));
       if (bias) rules.push_back(plain_rule(dst + name + ".bias", {src + hf + ".bias"}, {out}));
     };
-    rules.push_back(plain_rule(dst + "attn_norm.weight", {src + n.attn_norm + ".weight"}, {s.hidden_size}));
+    rules.push_back(
+        plain_rule(dst + "attn_norm.weight", {src + n.attn_norm + ".weight"}, {s.hidden_size}));
     linear("attn.q", n.q, s.q_dim(), s.hidden_size, s.qkv_bias);
     linear("attn.k", n.k, s.kv_dim(), s.hidden_size, s.qkv_bias);
     linear("attn.v", n.v, s.kv_dim(), s.hidden_size, s.qkv_bias);
     linear("attn.o", n.o, s.hidden_size, s.q_dim(), s.o_bias);
     if (s.qk_norm) {
-      rules.push_back(plain_rule(dst + "attn.q_norm.weight", {src + n.q_norm + ".weight"}, {s.head_dim}));
-      rules.push_back(plain_rule(dst + "attn.k_norm.weight", {src + n.k_norm + ".weight"}, {s.head_dim}));
+      rules.push_back(
+          plain_rule(dst + "attn.q_norm.weight", {src + n.q_norm + ".weight"}, {s.head_dim}));
+      rules.push_back(
+          plain_rule(dst + "attn.k_norm.weight", {src + n.k_norm + ".weight"}, {s.head_dim}));
     }
-    rules.push_back(plain_rule(dst + "mlp_norm.weight", {src + n.mlp_norm + ".weight"}, {s.hidden_size}));
+    rules.push_back(
+        plain_rule(dst + "mlp_norm.weight", {src + n.mlp_norm + ".weight"}, {s.hidden_size}));
     linear("mlp.gate", n.gate, s.intermediate_size, s.hidden_size, s.mlp_bias);
     linear("mlp.up", n.up, s.intermediate_size, s.hidden_size, s.mlp_bias);
     linear("mlp.down", n.down, s.hidden_size, s.intermediate_size, s.mlp_bias);
@@ -49,7 +53,8 @@ std::vector<WeightRule> llama_style_rules(const LlmSpec& s, const LlamaStyleName
 
 Status require_silu(const io::TextConfig& text) {
   if (text.hidden_act == "silu" || text.hidden_act == "swish") return Status();
-  return Status::unsupported("LLM hidden_act \"" + text.hidden_act + "\" is not supported (supported: silu)");
+  return Status::unsupported("LLM hidden_act \"" + text.hidden_act +
+                             "\" is not supported (supported: silu)");
 }
 
 }  // namespace ivl::model

@@ -13,14 +13,14 @@
 namespace ivl::model {
 
 struct LlamaStyleNames {
-  std::string embed;        // "model.embed_tokens.weight"
-  std::string layer;        // "model.layers.{i}." ({i} is replaced by the layer index)
-  std::string q, k, v, o;   // "self_attn.q_proj", ...   (".weight"/".bias" appended)
-  std::string q_norm, k_norm;  // "self_attn.q_norm" (used when spec.qk_norm)
-  std::string gate, up, down;  // "mlp.gate_proj", ...
+  std::string embed;                // "model.embed_tokens.weight"
+  std::string layer;                // "model.layers.{i}." ({i} is replaced by the layer index)
+  std::string q, k, v, o;           // "self_attn.q_proj", ...   (".weight"/".bias" appended)
+  std::string q_norm, k_norm;       // "self_attn.q_norm" (used when spec.qk_norm)
+  std::string gate, up, down;       // "mlp.gate_proj", ...
   std::string attn_norm, mlp_norm;  // "input_layernorm", "post_attention_layernorm"
-  std::string final_norm;   // "model.norm.weight"
-  std::string head;         // "lm_head.weight" (optional: absent means tied to embed)
+  std::string final_norm;           // "model.norm.weight"
+  std::string head;                 // "lm_head.weight" (optional: absent means tied to embed)
 };
 
 std::vector<WeightRule> llama_style_rules(const LlmSpec& spec, const LlamaStyleNames& names);

@@ -17,19 +17,36 @@ struct VitNames {
   std::string proj, fc1, fc2, norm1, norm2, ls1, ls2;
 };
 
-const VitNames kOriginal = {
-    .prefixes = {"vision_model.encoder.layers.{i}."},
-    .q = "", .k = "", .v = "", .qkv = "attn.qkv",
-    .q_norm = {"attn.q_norm"}, .k_norm = {"attn.k_norm"},
-    .proj = "attn.proj", .fc1 = "mlp.fc1", .fc2 = "mlp.fc2",
-    .norm1 = "norm1", .norm2 = "norm2", .ls1 = "ls1", .ls2 = "ls2"};
+const VitNames kOriginal = {.prefixes = {"vision_model.encoder.layers.{i}."},
+                            .q = "",
+                            .k = "",
+                            .v = "",
+                            .qkv = "attn.qkv",
+                            .q_norm = {"attn.q_norm"},
+                            .k_norm = {"attn.k_norm"},
+                            .proj = "attn.proj",
+                            .fc1 = "mlp.fc1",
+                            .fc2 = "mlp.fc2",
+                            .norm1 = "norm1",
+                            .norm2 = "norm2",
+                            .ls1 = "ls1",
+                            .ls2 = "ls2"};
 
 const VitNames kNative = {
     .prefixes = {"model.vision_tower.encoder.layer.{i}.", "vision_tower.encoder.layer.{i}."},
-    .q = "attention.q_proj", .k = "attention.k_proj", .v = "attention.v_proj", .qkv = "",
-    .q_norm = {"attention.q_norm", "attn.q_norm"}, .k_norm = {"attention.k_norm", "attn.k_norm"},
-    .proj = "attention.projection_layer", .fc1 = "mlp.fc1", .fc2 = "mlp.fc2",
-    .norm1 = "layernorm_before", .norm2 = "layernorm_after", .ls1 = "lambda_1", .ls2 = "lambda_2"};
+    .q = "attention.q_proj",
+    .k = "attention.k_proj",
+    .v = "attention.v_proj",
+    .qkv = "",
+    .q_norm = {"attention.q_norm", "attn.q_norm"},
+    .k_norm = {"attention.k_norm", "attn.k_norm"},
+    .proj = "attention.projection_layer",
+    .fc1 = "mlp.fc1",
+    .fc2 = "mlp.fc2",
+    .norm1 = "layernorm_before",
+    .norm2 = "layernorm_after",
+    .ls1 = "lambda_1",
+    .ls2 = "lambda_2"};
 
 std::string with_layer(const std::string& pattern, int64_t i) {
   std::string out = pattern;
@@ -48,7 +65,8 @@ std::vector<std::string> names(const std::vector<std::string>& prefixes,
   return out;
 }
 
-void add_embeddings(const io::VisionConfig& v, CheckpointLayout layout, std::vector<WeightRule>* r) {
+void add_embeddings(const io::VisionConfig& v, CheckpointLayout layout,
+                    std::vector<WeightRule>* r) {
   const int64_t c = v.hidden_size, g = v.grid_side();
   const Shape pos = {1, 1 + g * g, c};
   const Shape patch = {c, v.num_channels, v.patch_size, v.patch_size};
@@ -61,10 +79,12 @@ void add_embeddings(const io::VisionConfig& v, CheckpointLayout layout, std::vec
     return;
   }
   auto both = [](const std::string& s) {
-    return std::vector<std::string>{"model.vision_tower.embeddings." + s, "vision_tower.embeddings." + s};
+    return std::vector<std::string>{"model.vision_tower.embeddings." + s,
+                                    "vision_tower.embeddings." + s};
   };
   r->push_back(plain_rule("vit.cls_token", both("cls_token"), {1, 1, c}));
-  r->push_back(plain_rule("vit.patch_embed.weight", both("patch_embeddings.projection.weight"), patch));
+  r->push_back(
+      plain_rule("vit.patch_embed.weight", both("patch_embeddings.projection.weight"), patch));
   r->push_back(plain_rule("vit.patch_embed.bias", both("patch_embeddings.projection.bias"), {c}));
   r->push_back(plain_rule("vit.pos_embed", both("position_embeddings"), pos));
 }
@@ -87,20 +107,25 @@ std::vector<WeightRule> internvit_rules(const io::VisionConfig& v, CheckpointLay
       const char* parts[3] = {"q", "k", "v"};
       for (int p = 0; p < 3; ++p) {
         RowRange rows{p * c, (p + 1) * c};
-        r.push_back(rows_rule(dst + "attn." + parts[p] + ".weight", src(n.qkv, ".weight"), {3 * c, c}, {rows}));
+        r.push_back(rows_rule(dst + "attn." + parts[p] + ".weight", src(n.qkv, ".weight"),
+                              {3 * c, c}, {rows}));
         if (v.qkv_bias) {
-          r.push_back(rows_rule(dst + "attn." + parts[p] + ".bias", src(n.qkv, ".bias"), {3 * c}, {rows}));
+          r.push_back(
+              rows_rule(dst + "attn." + parts[p] + ".bias", src(n.qkv, ".bias"), {3 * c}, {rows}));
         }
       }
     } else {
       for (auto [part, name] : {std::pair{"q", &n.q}, {"k", &n.k}, {"v", &n.v}}) {
         r.push_back(plain_rule(dst + "attn." + part + ".weight", src(*name, ".weight"), {c, c}));
-        if (v.qkv_bias) r.push_back(plain_rule(dst + "attn." + part + ".bias", src(*name, ".bias"), {c}));
+        if (v.qkv_bias)
+          r.push_back(plain_rule(dst + "attn." + part + ".bias", src(*name, ".bias"), {c}));
       }
     }
     if (v.qk_norm) {
-      r.push_back(plain_rule(dst + "attn.q_norm.weight", names(n.prefixes, n.q_norm, i, ".weight"), {c}));
-      r.push_back(plain_rule(dst + "attn.k_norm.weight", names(n.prefixes, n.k_norm, i, ".weight"), {c}));
+      r.push_back(
+          plain_rule(dst + "attn.q_norm.weight", names(n.prefixes, n.q_norm, i, ".weight"), {c}));
+      r.push_back(
+          plain_rule(dst + "attn.k_norm.weight", names(n.prefixes, n.k_norm, i, ".weight"), {c}));
     }
     r.push_back(plain_rule(dst + "attn.proj.weight", src(n.proj, ".weight"), {c, c}));
     r.push_back(plain_rule(dst + "attn.proj.bias", src(n.proj, ".bias"), {c}));
@@ -120,8 +145,10 @@ std::vector<WeightRule> internvit_rules(const io::VisionConfig& v, CheckpointLay
 
 std::vector<WeightRule> projector_rules(const io::ModelConfig& config, int64_t h) {
   const double ratio = config.downsample_ratio;
-  const auto in = static_cast<int64_t>(std::llround(static_cast<double>(config.vision.hidden_size) / (ratio * ratio)));
-  auto src = [&](const std::string& original, const std::string& native) -> std::vector<std::string> {
+  const auto in = static_cast<int64_t>(
+      std::llround(static_cast<double>(config.vision.hidden_size) / (ratio * ratio)));
+  auto src = [&](const std::string& original,
+                 const std::string& native) -> std::vector<std::string> {
     if (config.layout == io::CheckpointLayout::kOriginal) return {"mlp1." + original};
     return {"model.multi_modal_projector." + native, "multi_modal_projector." + native};
   };

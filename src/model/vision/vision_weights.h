@@ -10,7 +10,8 @@ namespace ivl::model {
 
 // InternViT: original `vision_model.*` (fused attn.qkv, split here into equal thirds) or native
 // `model.vision_tower.*` / older `vision_tower.*` (separate q/k/v).
-std::vector<WeightRule> internvit_rules(const io::VisionConfig& vision, io::CheckpointLayout layout);
+std::vector<WeightRule> internvit_rules(const io::VisionConfig& vision,
+                                        io::CheckpointLayout layout);
 
 // mlp1 = LayerNorm(in) -> Linear(in, H) -> GELU -> Linear(H, H), in = C / downsample_ratio².
 std::vector<WeightRule> projector_rules(const io::ModelConfig& config, int64_t llm_hidden);
