@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace ivl::io {
@@ -25,11 +26,39 @@ Result<nlohmann::json> read_json_file(const std::filesystem::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Status::io_error(path.string() + ": read failed");
+  return parse_json_strict(ss.str(), path.string());
+}
+
+Result<nlohmann::json> parse_json_strict(std::string_view text, const std::string& source) {
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Status::corrupt(source + ": not valid JSON: NUL byte at offset " + std::to_string(nul));
+  }
+  struct Rejected {
+    std::string message;
+  };
+  std::vector<std::set<std::string>> open_objects;  // keys seen so far, per open object
+  auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      open_objects.emplace_back();
+    } else if (event == Event::object_end) {
+      open_objects.pop_back();
+    } else if (event == Event::key) {
+      const auto& key = parsed.get_ref<const std::string&>();
+      if (!open_objects.back().insert(key).second) {
+        std::string message = "duplicate key '";
+        message.append(key).push_back('\'');
+        throw Rejected{std::move(message)};
+      }
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::corrupt(path.string() + ": not valid JSON (byte " + std::to_string(e.byte) +
-                           "): " + e.what());
+    return nlohmann::json::parse(text.begin(), text.end(), callback);
+  } catch (const Rejected& rejected) {
+    return Status::corrupt(source + ": " + rejected.message);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::corrupt(source + ": not valid JSON: " + e.what());
   }
 }
 

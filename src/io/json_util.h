@@ -25,8 +25,13 @@
 
 namespace ivl::io {
 
-// Parses a JSON file. kNotFound if absent, kIoError if unreadable, kCorruptData (with the
-// parser's byte position) if malformed; every message names the path.
+// Parses JSON text strictly: a NUL byte (where nlohmann would silently stop) and a key repeated
+// in one object (where nlohmann would keep the last) are errors, and so is any parser
+// exception. kCorruptData, prefixed by `source`.
+Result<nlohmann::json> parse_json_strict(std::string_view text, const std::string& source);
+
+// Parses a JSON file (strictly, as above). kNotFound if absent, kIoError if unreadable,
+// kCorruptData (with the parser's byte position) if malformed; every message names the path.
 Result<nlohmann::json> read_json_file(const std::filesystem::path& path);
 
 // One kInvalidArgument Status listing all `errors`, prefixed by `source` (e.g. a file name).

@@ -207,6 +207,14 @@ TEST(ModelConfig, FilesOnDisk) {
   EXPECT_EQ(bad.status().code(), StatusCode::kCorruptData);
   EXPECT_NE(bad.status().message().find("config.json"), std::string::npos);
 
+  std::ofstream(dir / "config.json") << R"({"template": "internvl2_5", "template": "Hermes-2"})";
+  auto dup = load_model_config(dir);
+  EXPECT_EQ(dup.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(dup.status().message().find("duplicate key 'template'"), std::string::npos);
+
+  std::ofstream(dir / "config.json") << R"({"vocab_size": 1e400})";
+  EXPECT_EQ(load_model_config(dir).status().code(), StatusCode::kCorruptData);
+
   std::ofstream(dir / "config.json") << minimal_original().dump();
   std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": [1, 2], "max_new_tokens": 64,
       "temperature": 0.6, "do_sample": true})";
