@@ -12,6 +12,23 @@ TensorView WeightRef::view() const {
   return TensorView{source.dtype, shape, source.data + offset};
 }
 
+std::vector<std::byte> WeightRef::gather_bytes() const {
+  if (rows.empty()) {
+    auto b = source.bytes();
+    return {b.begin(), b.end()};
+  }
+  const size_t row_bytes = source.shape.empty()
+                               ? dtype_size(source.dtype)
+                               : source.nbytes() / static_cast<size_t>(source.shape[0]);
+  std::vector<std::byte> out;
+  out.reserve(static_cast<size_t>(numel()) * dtype_size(source.dtype));
+  for (const RowRange& r : rows) {
+    const std::byte* begin = source.data + static_cast<size_t>(r.begin) * row_bytes;
+    out.insert(out.end(), begin, begin + static_cast<size_t>(r.end - r.begin) * row_bytes);
+  }
+  return out;
+}
+
 void WeightTable::add(WeightRef ref) {
   std::string key = ref.name;
   weights_.insert_or_assign(std::move(key), std::move(ref));

@@ -43,6 +43,8 @@ struct WeightRef {
   bool contiguous() const { return rows.size() <= 1; }
   // The weight as a plain view; only for contiguous() weights.
   TensorView view() const;
+  // The weight's bytes, rows concatenated in order (a copy: for packing and tests).
+  std::vector<std::byte> gather_bytes() const;
 };
 
 class WeightTable {
