@@ -4,7 +4,9 @@ function(ivl_apply_warnings target)
                                            -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
                                            -Wnull-dereference -Wimplicit-fallthrough
                                            # designated initializers leave members at their defaults on purpose
-                                           -Wno-missing-field-initializers)
+                                           -Wno-missing-field-initializers
+                                           # GCC 12 false positive on "lit" + std::string (GCC bug 105329)
+                                           -Wno-restrict)
   if(IVL_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
