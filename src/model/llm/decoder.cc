@@ -1,0 +1,108 @@
+#include "model/llm/decoder.h"
+
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "core/check.h"
+#include "ops/attention.h"
+#include "ops/elementwise.h"
+#include "ops/linear.h"
+
+namespace ivl::model {
+
+Result<Decoder> Decoder::create(const LlmSpec& spec, const LlmWeights& weights) {
+  IVL_ASSIGN_OR_RETURN(ops::Rope rope,
+                       ops::Rope::create(spec.rope, spec.head_dim, spec.max_position_embeddings));
+  return Decoder(spec, weights, std::move(rope));
+}
+
+void Decoder::embed(std::span<const int32_t> ids, float* out) const {
+  const int64_t h = spec_->hidden_size;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ops::widen_row(weights_->embed.row(ids[i]), weights_->embed.dtype, h,
+                   out + static_cast<int64_t>(i) * h);
+  }
+}
+
+void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cache, ThreadPool* pool,
+                        float* out) const {
+  const LlmSpec& s = *spec_;
+  const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(layer)];
+  const int64_t qd = s.q_dim(), kvd = s.kv_dim(), width = qd + 2 * kvd, pos0 = cache.size();
+  std::vector<float> qkv(static_cast<size_t>(n * width));
+  ops::linear(normed, n, l.qkv.w, l.qkv.b(), qkv.data(), pool);
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  std::iota(positions.begin(), positions.end(), pos0);
+  for (int64_t r = 0; r < n; ++r) {
+    float* q = qkv.data() + r * width;
+    float* k = q + qd;
+    if (s.qk_norm) {  // Qwen3: RMSNorm per head over head_dim, before RoPE
+      const float eps = static_cast<float>(s.rms_norm_eps);
+      ops::rms_norm(q, s.num_heads, s.head_dim, l.q_norm.data(), eps, q);
+      ops::rms_norm(k, s.num_kv_heads, s.head_dim, l.k_norm.data(), eps, k);
+    }
+  }
+  const int64_t seq_len = pos0 + n;
+  rope_.apply(qkv.data(), n, width, s.num_heads, positions.data(), seq_len);
+  rope_.apply(qkv.data() + qd, n, width, s.num_kv_heads, positions.data(), seq_len);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* k = qkv.data() + r * width + qd;
+    std::copy(k, k + kvd, cache.k(layer, pos0 + r));
+    std::copy(k + kvd, k + 2 * kvd, cache.v(layer, pos0 + r));
+  }
+  std::vector<float> ctx(static_cast<size_t>(n * qd));
+  ops::AttentionShape a;
+  a.n_q = n;
+  a.n_kv = seq_len;
+  a.n_heads = s.num_heads;
+  a.n_kv_heads = s.num_kv_heads;
+  a.head_dim = s.head_dim;
+  a.q_stride = width;
+  a.kv_stride = kvd;
+  a.out_stride = qd;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  a.causal = true;
+  a.q_offset = pos0;
+  ops::attention(qkv.data(), cache.k(layer, 0), cache.v(layer, 0), ctx.data(), a, pool);
+  ops::linear(ctx.data(), n, l.o.w, l.o.b(), out, pool);
+}
+
+void Decoder::forward(float* x, int64_t n, KvCache& cache, float* last_logits, ThreadPool* pool,
+                      TapSink* taps) const {
+  const LlmSpec& s = *spec_;
+  IVL_CHECK(cache.size() + n <= cache.capacity());
+  const int64_t h = s.hidden_size, f = s.intermediate_size;
+  const float eps = static_cast<float>(s.rms_norm_eps);
+  std::vector<float> normed(static_cast<size_t>(n * h)), branch(static_cast<size_t>(n * h));
+  std::vector<float> gate_up(static_cast<size_t>(n * 2 * f)), act(static_cast<size_t>(n * f));
+  for (int64_t i = 0; i < s.num_layers; ++i) {
+    const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(i)];
+    ops::rms_norm(x, n, h, l.attn_norm.data(), eps, normed.data());
+    attention(static_cast<int>(i), normed.data(), n, cache, pool, branch.data());
+    ops::add_inplace(x, branch.data(), n * h);
+    ops::rms_norm(x, n, h, l.mlp_norm.data(), eps, normed.data());
+    ops::linear(normed.data(), n, l.gate_up.w, l.gate_up.b(), gate_up.data(), pool);
+    for (int64_t r = 0; r < n; ++r) {
+      float* g = gate_up.data() + r * 2 * f;
+      ops::silu_mul(g, g + f, f);
+      std::copy(g, g + f, act.data() + r * f);
+    }
+    ops::linear(act.data(), n, l.down.w, l.down.b(), branch.data(), pool);
+    ops::add_inplace(x, branch.data(), n * h);
+    tap(
+        taps, [i] { return "llm.L" + std::to_string(i) + ".out"; }, x, n, h);
+  }
+  cache.set_size(cache.size() + n);
+  ops::rms_norm(x, n, h, weights_->final_norm.data(), eps, normed.data());
+  tap(
+      taps, [] { return std::string("llm.final_norm.out"); }, normed.data(), n, h);
+  if (last_logits != nullptr) {
+    ops::linear(normed.data() + (n - 1) * h, 1, weights_->head, nullptr, last_logits, pool);
+    tap(
+        taps, [] { return std::string("llm.logits.last"); }, last_logits, 1, weights_->head.out);
+  }
+}
+
+}  // namespace ivl::model

@@ -1,0 +1,35 @@
+// KvCache: the keys and values of every processed position, per layer (float32).
+// Per-session state; sized once from the request (prompt + max new tokens) so the decode loop
+// never allocates.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace ivl::model {
+
+class KvCache {
+ public:
+  KvCache() = default;
+  KvCache(int64_t layers, int64_t capacity, int64_t kv_dim)
+      : layers_(layers),
+        capacity_(capacity),
+        kv_dim_(kv_dim),
+        k_(static_cast<size_t>(layers * capacity * kv_dim)),
+        v_(static_cast<size_t>(layers * capacity * kv_dim)) {}
+
+  float* k(int64_t layer, int64_t pos) { return k_.data() + (layer * capacity_ + pos) * kv_dim_; }
+  float* v(int64_t layer, int64_t pos) { return v_.data() + (layer * capacity_ + pos) * kv_dim_; }
+  int64_t size() const { return size_; }  // positions filled
+  int64_t capacity() const { return capacity_; }
+  int64_t kv_dim() const { return kv_dim_; }
+  void set_size(int64_t n) { size_ = n; }
+  void clear() { size_ = 0; }
+  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+
+ private:
+  int64_t layers_ = 0, capacity_ = 0, kv_dim_ = 0, size_ = 0;
+  std::vector<float> k_, v_;
+};
+
+}  // namespace ivl::model

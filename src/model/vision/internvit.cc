@@ -1,0 +1,185 @@
+#include "model/vision/internvit.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/check.h"
+#include "ops/attention.h"
+#include "ops/elementwise.h"
+#include "ops/interpolate.h"
+#include "ops/linear.h"
+
+namespace ivl::model {
+namespace {
+
+void norm(const io::VisionConfig& v, const std::vector<float>& w, const std::vector<float>& b,
+          const float* x, int64_t n, float* y) {
+  if (v.norm == io::VisionNorm::kLayerNorm) {
+    ops::layer_norm(x, n, v.hidden_size, w.data(), b.data(), static_cast<float>(v.norm_eps), y);
+  } else {
+    ops::rms_norm(x, n, v.hidden_size, w.data(), static_cast<float>(v.norm_eps), y);
+  }
+}
+
+// [T, 3, S, S] -> patches [T·g², 3·P·P], flattened (channel, ky, kx) like the conv weight.
+std::vector<float> patchify(const float* px, int64_t tiles, int64_t side, int64_t patch) {
+  const int64_t g = side / patch, k = 3 * patch * patch;
+  std::vector<float> out(static_cast<size_t>(tiles * g * g * k));
+  for (int64_t t = 0; t < tiles; ++t) {
+    for (int64_t gy = 0; gy < g; ++gy) {
+      for (int64_t gx = 0; gx < g; ++gx) {
+        float* dst = out.data() + ((t * g + gy) * g + gx) * k;
+        for (int64_t c = 0; c < 3; ++c) {
+          for (int64_t ky = 0; ky < patch; ++ky) {
+            const float* src = px + ((t * 3 + c) * side + gy * patch + ky) * side + gx * patch;
+            for (int64_t kx = 0; kx < patch; ++kx) *dst++ = src[kx];
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Position embeddings for a g×g grid: the checkpoint's, resized bicubically when g differs.
+std::vector<float> position_embeddings(const VisionWeights& w, int64_t c, int64_t g) {
+  const auto trained =
+      static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(w.pos.size() / c - 1))));
+  if (trained == g) return w.pos;
+  std::vector<float> out(w.pos.begin(), w.pos.begin() + c);  // CLS position unchanged
+  std::vector<float> grid = ops::bicubic_resize_hwc(w.pos.data() + c, trained, trained, c, g, g);
+  out.insert(out.end(), grid.begin(), grid.end());
+  return out;
+}
+
+void attention_block(const io::VisionConfig& v, const VitLayerWeights& l, const float* x,
+                     int64_t tiles, int64_t seq, ThreadPool* pool, float* out) {
+  const int64_t c = v.hidden_size, n = tiles * seq;
+  std::vector<float> qkv(static_cast<size_t>(n * 3 * c));
+  ops::linear(x, n, l.qkv.w, l.qkv.b(), qkv.data(), pool);
+  if (v.qk_norm) {  // RMSNorm over the full C vector of all heads (spec §3.2)
+    for (int64_t r = 0; r < n; ++r) {
+      float* row = qkv.data() + r * 3 * c;
+      ops::rms_norm(row, 1, c, l.q_norm.data(), static_cast<float>(v.norm_eps), row);
+      ops::rms_norm(row + c, 1, c, l.k_norm.data(), static_cast<float>(v.norm_eps), row + c);
+    }
+  }
+  std::vector<float> ctx(static_cast<size_t>(n * c));
+  ops::AttentionShape s;
+  s.n_q = s.n_kv = seq;
+  s.n_heads = s.n_kv_heads = v.num_heads;
+  s.head_dim = v.head_dim();
+  s.q_stride = s.kv_stride = 3 * c;
+  s.out_stride = c;
+  s.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  for (int64_t t = 0; t < tiles; ++t) {
+    const float* base = qkv.data() + t * seq * 3 * c;
+    ops::attention(base, base + c, base + 2 * c, ctx.data() + t * seq * c, s, pool);
+  }
+  ops::linear(ctx.data(), n, l.proj.w, l.proj.b(), out, pool);
+}
+
+}  // namespace
+
+std::vector<float> encode_tiles(const io::ModelConfig& config, const VisionWeights& w,
+                                const float* pixel_values, int64_t tiles, ThreadPool* pool,
+                                TapSink* taps) {
+  const io::VisionConfig& v = config.vision;
+  const int64_t c = v.hidden_size, side = config.image.image_size, g = side / v.patch_size;
+  const int64_t seq = 1 + g * g, n = tiles * seq;
+
+  std::vector<float> patches = patchify(pixel_values, tiles, side, v.patch_size);
+  std::vector<float> embedded(static_cast<size_t>(tiles * g * g * c));
+  ops::linear(patches.data(), tiles * g * g, w.patch.w, w.patch.b(), embedded.data(), pool);
+  patches = {};
+  const std::vector<float> pos = position_embeddings(w, c, g);
+  std::vector<float> h(static_cast<size_t>(n * c));
+  for (int64_t t = 0; t < tiles; ++t) {
+    float* dst = h.data() + t * seq * c;
+    std::copy(w.cls.begin(), w.cls.end(), dst);
+    std::copy(embedded.begin() + t * g * g * c, embedded.begin() + (t + 1) * g * g * c, dst + c);
+    ops::add_inplace(dst, pos.data(), seq * c);
+  }
+  embedded = {};
+  tap(
+      taps, [] { return std::string("vit.embeddings"); }, h.data(), n, c);
+
+  // hidden_states[k]: k = 0 is the embedding output, k = L the last layer (spec §3.3).
+  const int64_t layers = v.num_layers;
+  const int64_t keep =
+      config.select_layer < 0 ? layers + 1 + config.select_layer : config.select_layer;
+  IVL_CHECK(keep >= 0 && keep <= layers);
+  std::vector<float> a(static_cast<size_t>(n * c)), m(static_cast<size_t>(n * v.intermediate_size));
+  for (int64_t i = 0; i < keep; ++i) {
+    const VitLayerWeights& l = w.layers[static_cast<size_t>(i)];
+    norm(v, l.norm1_w, l.norm1_b, h.data(), n, a.data());
+    std::vector<float> attn(static_cast<size_t>(n * c));
+    attention_block(v, l, a.data(), tiles, seq, pool, attn.data());
+    ops::add_scaled_rows(h.data(), attn.data(), l.ls1.data(), n, c);
+    norm(v, l.norm2_w, l.norm2_b, h.data(), n, a.data());
+    ops::linear(a.data(), n, l.fc1.w, l.fc1.b(), m.data(), pool);
+    ops::gelu_erf(m.data(), n * v.intermediate_size);
+    ops::linear(m.data(), n, l.fc2.w, l.fc2.b(), attn.data(), pool);
+    ops::add_scaled_rows(h.data(), attn.data(), l.ls2.data(), n, c);
+    tap(
+        taps, [i] { return "vit.L" + std::to_string(i) + ".out"; }, h.data(), n, c);
+  }
+
+  std::vector<float> out(static_cast<size_t>(tiles * g * g * c));  // drop CLS
+  for (int64_t t = 0; t < tiles; ++t) {
+    std::copy(h.begin() + (t * seq + 1) * c, h.begin() + (t + 1) * seq * c,
+              out.begin() + t * g * g * c);
+  }
+  return out;
+}
+
+std::vector<float> pixel_shuffle(const float* x, int64_t tiles, int64_t grid, int64_t c,
+                                 double ratio, const std::string& ps_version) {
+  const auto f = static_cast<int64_t>(std::llround(1.0 / ratio));  // patches merged per side
+  const int64_t og = grid / f, oc = c * f * f;
+  std::vector<float> out(static_cast<size_t>(tiles * og * og * oc));
+  for (int64_t t = 0; t < tiles; ++t) {
+    for (int64_t i = 0; i < og; ++i) {
+      for (int64_t j = 0; j < og; ++j) {
+        const int64_t token = ps_version == "v1" ? j * og + i : i * og + j;
+        float* dst = out.data() + (t * og * og + token) * oc;
+        for (int64_t a = 0; a < f; ++a) {    // row offset: major
+          for (int64_t b = 0; b < f; ++b) {  // column offset: minor
+            const float* src = x + ((t * grid + i * f + a) * grid + j * f + b) * c;
+            std::copy(src, src + c, dst + (a * f + b) * c);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<float> project(const ProjectorWeights& w, const float* x, int64_t n, ThreadPool* pool,
+                           TapSink* taps) {
+  const int64_t in = w.fc1.w.in, h = w.fc1.w.out;
+  std::vector<float> normed(static_cast<size_t>(n * in));
+  ops::layer_norm(x, n, in, w.norm_w.data(), w.norm_b.data(), 1e-5f, normed.data());
+  std::vector<float> mid(static_cast<size_t>(n * h));
+  ops::linear(normed.data(), n, w.fc1.w, w.fc1.b(), mid.data(), pool);
+  ops::gelu_erf(mid.data(), n * h);
+  std::vector<float> out(static_cast<size_t>(n * w.fc2.w.out));
+  ops::linear(mid.data(), n, w.fc2.w, w.fc2.b(), out.data(), pool);
+  tap(
+      taps, [] { return std::string("projector.out"); }, out.data(), n, w.fc2.w.out);
+  return out;
+}
+
+std::vector<float> image_features(const io::ModelConfig& config, const RuntimeWeights& weights,
+                                  const float* pixel_values, int64_t tiles, ThreadPool* pool,
+                                  TapSink* taps) {
+  const int64_t grid = config.image.image_size / config.vision.patch_size;
+  std::vector<float> f = encode_tiles(config, weights.vision, pixel_values, tiles, pool, taps);
+  std::vector<float> shuffled = pixel_shuffle(f.data(), tiles, grid, config.vision.hidden_size,
+                                              config.downsample_ratio, config.ps_version);
+  f = {};
+  const int64_t rows = static_cast<int64_t>(shuffled.size()) / weights.projector.fc1.w.in;
+  return project(weights.projector, shuffled.data(), rows, pool, taps);
+}
+
+}  // namespace ivl::model

@@ -1,0 +1,32 @@
+// Scaled dot-product attention over float32 activations.
+//
+// Layouts: q[n_q, n_heads·D], k/v[n_kv, n_kv_heads·D] (row stride given), out[n_q, n_heads·D].
+// GQA: query head h reads key/value head h / (n_heads / n_kv_heads).
+// Scores are computed per block of query rows (never the whole n_q × n_kv matrix at once).
+#pragma once
+
+#include <cstdint>
+
+#include "core/thread_pool.h"
+
+namespace ivl::ops {
+
+struct AttentionShape {
+  int64_t n_q = 0;
+  int64_t n_kv = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t q_stride = 0;   // floats between consecutive query rows
+  int64_t kv_stride = 0;  // floats between consecutive key/value rows
+  int64_t out_stride = 0;
+  float scale = 1.f;
+  // Causal: query row i sits at absolute position q_offset + i and sees keys 0..q_offset + i.
+  bool causal = false;
+  int64_t q_offset = 0;
+};
+
+void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s,
+               ThreadPool* pool);
+
+}  // namespace ivl::ops

@@ -1,0 +1,35 @@
+// Normalisations and activations over rows of float32 activations (spec §3.2, §5, §9).
+// All reductions are in float32 (as the reference computes them in float32).
+#pragma once
+
+#include <cstdint>
+
+namespace ivl::ops {
+
+// x[n, d] -> y[n, d]: (x - mean) / sqrt(var + eps) * weight + bias (biased variance, as
+// torch.nn.LayerNorm). y may alias x.
+void layer_norm(const float* x, int64_t n, int64_t d, const float* weight, const float* bias,
+                float eps, float* y);
+
+// x[n, d] -> y[n, d]: x / sqrt(mean(x²) + eps) * weight. y may alias x.
+void rms_norm(const float* x, int64_t n, int64_t d, const float* weight, float eps, float* y);
+
+// Exact GELU, 0.5·x·(1 + erf(x/√2)), in place over count elements.
+void gelu_erf(float* x, int64_t count);
+
+// SwiGLU: gate[i] = silu(gate[i]) · up[i], over count elements.
+void silu_mul(float* gate, const float* up, int64_t count);
+
+// y[i] += x[i]
+void add_inplace(float* y, const float* x, int64_t count);
+
+// y[n, d] += scale[d] ⊙ x[n, d]  (InternViT layer scale)
+void add_scaled_rows(float* y, const float* x, const float* scale, int64_t n, int64_t d);
+
+// Rounds every element to the nearest bfloat16 (kept as float32).
+void round_bf16_inplace(float* x, int64_t count);
+
+// Softmax over one row, in place, numerically stable (max subtracted).
+void softmax_row(float* x, int64_t n);
+
+}  // namespace ivl::ops
