@@ -11,6 +11,10 @@ namespace ivl::cli {
 
 void add_inspect_command(CLI::App& app, int* exit_code);
 void add_tokenize_command(CLI::App& app, int* exit_code);
+void add_tiles_command(CLI::App& app, int* exit_code);
+void add_frames_command(CLI::App& app, int* exit_code);
+void add_run_command(CLI::App& app, int* exit_code);
+void add_chat_command(CLI::App& app, int* exit_code);
 
 // Prints "internvl: error: <message>" to stderr and returns 1.
 int report_error(const Status& status);

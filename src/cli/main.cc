@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   ivl::cli::add_inspect_command(app, &exit_code);
   ivl::cli::add_tokenize_command(app, &exit_code);
+  ivl::cli::add_tiles_command(app, &exit_code);
+  ivl::cli::add_frames_command(app, &exit_code);
+  ivl::cli::add_run_command(app, &exit_code);
+  ivl::cli::add_chat_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,10 +3,63 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/simd_dispatch.h"
 #include "ops/elementwise.h"
-#include "ops/linear.h"
 
 namespace ivl::ops {
+namespace {
+
+// o[d] = sum_j p[j] * v[j, d]. Accumulates 16 columns at a time in registers, four keys in
+// flight, so the loop is bound by loads and FMAs rather than by a store-reload chain.
+IVL_SIMD_CLONES
+void weighted_sum(const float* p, int64_t n, const float* v, int64_t stride, int64_t d, float* o) {
+  int64_t c = 0;
+  for (; c + 16 <= d; c += 16) {
+    float acc[4][16] = {};
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      for (int u = 0; u < 4; ++u) {
+        const float pj = p[j + u];
+        const float* vj = v + (j + u) * stride + c;
+        for (int l = 0; l < 16; ++l) acc[u][l] += pj * vj[l];
+      }
+    }
+    for (; j < n; ++j) {
+      const float* vj = v + j * stride + c;
+      for (int l = 0; l < 16; ++l) acc[0][l] += p[j] * vj[l];
+    }
+    for (int l = 0; l < 16; ++l) o[c + l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
+  }
+  for (; c < d; ++c) {
+    float acc = 0.f;
+    for (int64_t j = 0; j < n; ++j) acc += p[j] * v[j * stride + c];
+    o[c] = acc;
+  }
+}
+
+// dst[d, j] = src[j, d] for j < rows, d < cols.
+void transpose(const float* src, int64_t stride, int64_t rows, int64_t cols, float* dst) {
+  for (int64_t j = 0; j < rows; ++j) {
+    for (int64_t d = 0; d < cols; ++d) dst[d * rows + j] = src[j * stride + d];
+  }
+}
+
+// scores[i, j] = scale · Σ_d q[i, d] · kt[d, j] for j < visible (row stride n_kv).
+IVL_SIMD_CLONES
+void scaled_scores(const float* q, int64_t q_stride, int64_t rows, const float* kt, int64_t n_kv,
+                   int64_t visible, int64_t head_dim, float scale, float* scores) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* si = scores + i * n_kv;
+    std::fill(si, si + visible, 0.f);
+    for (int64_t d = 0; d < head_dim; ++d) {
+      const float qd = q[i * q_stride + d] * scale;
+      const float* kd = kt + d * n_kv;
+      for (int64_t j = 0; j < visible; ++j) si[j] += qd * kd[j];
+    }
+  }
+}
+
+}  // namespace
 
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s,
                ThreadPool* pool) {
@@ -14,30 +67,30 @@ void attention(const float* q, const float* k, const float* v, float* out, const
   const int64_t q_blocks = (s.n_q + kBlock - 1) / kBlock;
   const int64_t group = s.n_heads / s.n_kv_heads;
   auto run = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<float> scores;
+    thread_local std::vector<float> scores, kt;
     if (scores.size() < static_cast<size_t>(kBlock * s.n_kv))
       scores.resize(static_cast<size_t>(kBlock * s.n_kv));
+    if (kt.size() < static_cast<size_t>(s.head_dim * s.n_kv))
+      kt.resize(static_cast<size_t>(s.head_dim * s.n_kv));
+    int64_t kt_head = -1;
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t h = t / q_blocks, qb = t % q_blocks;
       const int64_t i0 = qb * kBlock, i1 = std::min(s.n_q, i0 + kBlock);
       const int64_t kvh = h / group;
       const float* qh = q + i0 * s.q_stride + h * s.head_dim;
-      const float* kh = k + kvh * s.head_dim;
       const float* vh = v + kvh * s.head_dim;
       const int64_t visible = s.causal ? std::min(s.n_kv, s.q_offset + i1) : s.n_kv;
-      gemm_nt(qh, s.q_stride, kh, s.kv_stride, scores.data(), s.n_kv, i1 - i0, visible, s.head_dim,
-              s.scale);
+      if (kt_head != kvh) {  // K of this head transposed to [D, n_kv]: the score loop then
+        kt_head = kvh;       // runs along keys, contiguous and vectorisable for any head_dim
+        transpose(k + kvh * s.head_dim, s.kv_stride, s.n_kv, s.head_dim, kt.data());
+      }
+      scaled_scores(qh, s.q_stride, i1 - i0, kt.data(), s.n_kv, visible, s.head_dim, s.scale,
+                    scores.data());
       for (int64_t i = i0; i < i1; ++i) {
         float* row = scores.data() + (i - i0) * s.n_kv;
         const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;
         softmax_row(row, n);
-        float* o = out + i * s.out_stride + h * s.head_dim;
-        std::fill(o, o + s.head_dim, 0.f);
-        for (int64_t j = 0; j < n; ++j) {
-          const float p = row[j];
-          const float* vj = vh + j * s.kv_stride;
-          for (int64_t d = 0; d < s.head_dim; ++d) o[d] += p * vj[d];
-        }
+        weighted_sum(row, n, vh, s.kv_stride, s.head_dim, out + i * s.out_stride + h * s.head_dim);
       }
     }
   };

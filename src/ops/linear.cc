@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "core/half.h"
+#include "core/simd_dispatch.h"
 
 namespace ivl::ops {
 namespace {
@@ -27,8 +28,23 @@ inline float dot(const float* a, const float* b, int64_t n) {
 
 constexpr int64_t kRowBlock = 16;  // weight rows widened at once, reused for every input row
 
+// y[i, r0:r1] for every input row i, from the widened weight rows wbuf[r1 - r0, in].
+IVL_SIMD_CLONES
+void block_product(const float* x, int64_t n, int64_t in, int64_t out, const float* wbuf,
+                   int64_t r0, int64_t r1, const float* bias, float* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* xi = x + i * in;
+    float* yi = y + i * out;
+    for (int64_t r = r0; r < r1; ++r) {
+      float v = dot(xi, wbuf + (r - r0) * in, in);
+      yi[r] = bias != nullptr ? v + bias[r] : v;
+    }
+  }
+}
+
 }  // namespace
 
+IVL_SIMD_CLONES
 void widen_row(const std::byte* src, DType dtype, int64_t count, float* dst) {
   switch (dtype) {
     case DType::kF32:
@@ -74,14 +90,7 @@ void linear(const float* x, int64_t n, const Matrix& w, const float* bias, float
           widen_row(w.row(r), w.dtype, w.in, dst);
         }
       }
-      for (int64_t i = 0; i < n; ++i) {
-        const float* xi = x + i * w.in;
-        float* yi = y + i * w.out;
-        for (int64_t r = r0; r < r1; ++r) {
-          float v = dot(xi, wbuf.data() + (r - r0) * w.in, w.in);
-          yi[r] = bias != nullptr ? v + bias[r] : v;
-        }
-      }
+      block_product(x, n, w.in, w.out, wbuf.data(), r0, r1, bias, y);
     }
   };
   if (pool != nullptr) {
@@ -91,6 +100,7 @@ void linear(const float* x, int64_t n, const Matrix& w, const float* bias, float
   }
 }
 
+IVL_SIMD_CLONES
 void gemm_nt(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
              int64_t m, int64_t n, int64_t k, float alpha) {
   for (int64_t i = 0; i < m; ++i) {
@@ -98,6 +108,7 @@ void gemm_nt(const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
   }
 }
 
+IVL_SIMD_CLONES
 void gemm_nn(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
              int64_t m, int64_t n, int64_t k) {
   for (int64_t i = 0; i < m; ++i) {

@@ -17,12 +17,12 @@ std::string shell_quote(const std::string& s) {
 }
 }  // namespace
 
-CliResult run_cli(const std::vector<std::string>& args) {
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_path) {
   static int counter = 0;
   auto dir = scratch_dir("cli_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::string cmd = shell_quote(IVL_CLI_PATH);
   for (const auto& a : args) cmd += " " + shell_quote(a);
-  cmd += " </dev/null >" + shell_quote((dir / "out").string()) + " 2>" +
+  cmd += " <" + shell_quote(stdin_path) + " >" + shell_quote((dir / "out").string()) + " 2>" +
          shell_quote((dir / "err").string());
   int status = std::system(cmd.c_str());
   CliResult r;

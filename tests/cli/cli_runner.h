@@ -13,6 +13,8 @@ struct CliResult {
   std::string err;
 };
 
-CliResult run_cli(const std::vector<std::string>& args);
+// stdin comes from `stdin_path` (default: nothing).
+CliResult run_cli(const std::vector<std::string>& args,
+                  const std::string& stdin_path = "/dev/null");
 
 }  // namespace ivl::test
