@@ -74,36 +74,36 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
         " tokens: shorten the prompt, use fewer tiles (max_tiles) or fewer new tokens");
   }
   if (n == 0) return Status::invalid_argument("the prompt is empty");
+  // Every <IMG_CONTEXT> must receive exactly one visual row (spec §7): a prompt that spells the
+  // token itself would otherwise feed a text embedding where an image row belongs.
+  int64_t tiles = 0;
+  for (int64_t t : r.tiles_per_image) tiles += t;
+  int64_t context_tokens = 0;
+  for (int32_t id : r.prompt_ids) context_tokens += id == e.special().image_context;
+  if (context_tokens != tiles * tokens_per_tile) {
+    return Status::invalid_argument("the prompt holds " + std::to_string(context_tokens) +
+                                    " <IMG_CONTEXT> tokens for " +
+                                    std::to_string(tiles * tokens_per_tile) +
+                                    " image feature rows (do not type <IMG_CONTEXT> in prompts)");
+  }
 
   // 2. Vision: all tiles of all images as one batch.
   const model::Decoder& dec = e.decoder();
   const int64_t h = dec.spec().hidden_size;
   std::vector<float> x(static_cast<size_t>(n * h));
   dec.embed(r.prompt_ids, x.data());
-  if (!r.tiles_per_image.empty()) {
+  if (tiles > 0) {
     t0 = Clock::now();
-    int64_t tiles = 0;
-    for (int64_t t : r.tiles_per_image) tiles += t;
     std::vector<float> features =
         model::image_features(config, e.weights(), pixels.data(), tiles, e.pool(), nullptr);
     r.timings.vision_ms = ms_since(t0);
     int64_t row = 0;
-    const int64_t rows = static_cast<int64_t>(features.size()) / h;
     for (int64_t i = 0; i < n; ++i) {
       if (r.prompt_ids[static_cast<size_t>(i)] != e.special().image_context) continue;
-      if (row == rows) break;
       std::copy(features.begin() + row * h, features.begin() + (row + 1) * h, x.begin() + i * h);
       ++row;
     }
-    int64_t context_tokens = 0;
-    for (int32_t id : r.prompt_ids) context_tokens += id == e.special().image_context;
-    if (row != rows || context_tokens != rows) {
-      return Status::invalid_argument("the prompt holds " + std::to_string(context_tokens) +
-                                      " <IMG_CONTEXT> tokens for " + std::to_string(rows) +
-                                      " image feature rows (do not type <IMG_CONTEXT> in prompts)");
-    }
   }
-
   // 3. Prefill.
   if (cache_.capacity() < n + max_new) cache_ = dec.make_cache(n + max_new);
   cache_.clear();
