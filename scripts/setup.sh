@@ -8,6 +8,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libpcre2-dev libutf8proc-dev libsentencepiece-dev
+  libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev libwebp-dev libgif-dev zlib1g-dev
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

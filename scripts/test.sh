@@ -4,6 +4,7 @@
 #   2. checks formatting (clang-format, .clang-format at the root)
 #   3. Release build with warnings as errors, full ctest
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest
+#   5. the image-decoder fuzzer (clang libFuzzer + ASan/UBSan) for a bounded time (IVL_FUZZ_SECONDS, 60)
 # Fixture tests need ../shared/fixtures (or $INTERNVL_FIXTURES) and fail when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,6 @@ echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIVL_SANITIZE=ON -DIVL_WERROR=ON -DIVL_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$jobs")
+
+echo "== image decoder fuzzing (${IVL_FUZZ_SECONDS:-60} s)"
+bash fuzz/run_fuzz.sh "${IVL_FUZZ_SECONDS:-60}"
