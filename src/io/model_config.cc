@@ -53,27 +53,19 @@ VisionNorm parse_vision_norm(FieldReader& r, std::string_view fallback, Problems
   return VisionNorm::kRmsNorm;
 }
 
-// Original layout: InternVisionConfig. Defaults are that class's defaults (rms_norm, no qkv
-// bias, q/k norm on); every released checkpoint writes them out explicitly anyway.
-VisionConfig parse_original_vision(FieldReader r, Problems* p) {
-  VisionConfig v;
-  v.hidden_size = r.integer("hidden_size", {.min = 1});
-  v.num_layers = r.integer("num_hidden_layers", {.min = 1});
-  v.num_heads = r.integer("num_attention_heads", {.min = 1});
-  v.intermediate_size = r.integer("intermediate_size", {.min = 1});
-  v.image_size = square_size(r, "image_size", 448);
-  v.patch_size = square_size(r, "patch_size", 14);
-  v.num_channels = r.integer_or("num_channels", 3, {.min = 1});
-  v.norm = parse_vision_norm(r, "rms_norm", p);
-  v.norm_eps = r.number_or("layer_norm_eps", 1e-6);
-  v.qkv_bias = r.boolean_or("qkv_bias", false);
-  v.qk_norm = r.boolean_or("qk_normalization", true);
-  v.hidden_act = r.string_or("hidden_act", "gelu");
-  return v;
-}
+// The two vision config classes share every key but the bias and q/k-norm flags, whose names
+// and defaults differ: InternVisionConfig (original; qkv_bias false, qk_normalization true —
+// released checkpoints write both out) and InternVLVisionConfig (native; attention_bias,
+// use_qk_norm, both false by default).
+struct VisionKeys {
+  const char* qkv_bias;
+  const char* qk_norm;
+  bool qk_norm_default;
+};
+constexpr VisionKeys kOriginalVisionKeys = {"qkv_bias", "qk_normalization", true};
+constexpr VisionKeys kNativeVisionKeys = {"attention_bias", "use_qk_norm", false};
 
-// Native layout: InternVLVisionConfig.
-VisionConfig parse_native_vision(FieldReader r, Problems* p) {
+VisionConfig parse_vision(FieldReader r, const VisionKeys& keys, Problems* p) {
   VisionConfig v;
   v.hidden_size = r.integer("hidden_size", {.min = 1});
   v.num_layers = r.integer("num_hidden_layers", {.min = 1});
@@ -84,10 +76,10 @@ VisionConfig parse_native_vision(FieldReader r, Problems* p) {
   v.num_channels = r.integer_or("num_channels", 3, {.min = 1});
   v.norm = parse_vision_norm(r, "rms_norm", p);
   v.norm_eps = r.number_or("layer_norm_eps", 1e-6);
-  v.qkv_bias = r.boolean_or("attention_bias", false);
-  v.qk_norm = r.boolean_or("use_qk_norm", false);
+  v.qkv_bias = r.boolean_or(keys.qkv_bias, false);
+  v.qk_norm = r.boolean_or(keys.qk_norm, keys.qk_norm_default);
   v.hidden_act = r.string_or("hidden_act", "gelu");
-  if (r.boolean_or("use_mean_pooling", true) == false) {
+  if (!r.boolean_or("use_mean_pooling", true)) {  // native only: false adds a final LayerNorm
     p->unsupported.push_back(r.path() +
                              ".use_mean_pooling false (a final vision LayerNorm) is not supported");
   }
@@ -111,7 +103,7 @@ void check_vision(FieldReader& r, const VisionConfig& v, Problems* p) {
 void parse_original(FieldReader& root, ModelConfig* c, Problems* p) {
   c->layout = CheckpointLayout::kOriginal;
   FieldReader vision = root.object("vision_config");
-  c->vision = parse_original_vision(vision, p);
+  c->vision = parse_vision(vision, kOriginalVisionKeys, p);
   check_vision(vision, c->vision, p);
   FieldReader llm = root.object("llm_config");
   c->text = parse_text_config(llm, &p->unsupported);
@@ -143,7 +135,7 @@ std::string infer_native_template(const TextConfig& text) {
 void parse_native(FieldReader& root, ModelConfig* c, Problems* p) {
   c->layout = CheckpointLayout::kNative;
   FieldReader vision = root.object("vision_config");
-  c->vision = parse_native_vision(vision, p);
+  c->vision = parse_vision(vision, kNativeVisionKeys, p);
   check_vision(vision, c->vision, p);
   FieldReader text = root.object("text_config");
   c->text = parse_text_config(text, &p->unsupported);

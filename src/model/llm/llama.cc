@@ -6,22 +6,6 @@
 namespace ivl::model {
 namespace {
 
-const LlamaStyleNames kNames = {.embed = "model.embed_tokens.weight",
-                                .layer = "model.layers.{i}.",
-                                .q = "self_attn.q_proj",
-                                .k = "self_attn.k_proj",
-                                .v = "self_attn.v_proj",
-                                .o = "self_attn.o_proj",
-                                .q_norm = "",
-                                .k_norm = "",
-                                .gate = "mlp.gate_proj",
-                                .up = "mlp.up_proj",
-                                .down = "mlp.down_proj",
-                                .attn_norm = "input_layernorm",
-                                .mlp_norm = "post_attention_layernorm",
-                                .final_norm = "model.norm.weight",
-                                .head = "lm_head.weight"};
-
 Result<LlmSpec> make_spec(const io::TextConfig& text) {
   IVL_RETURN_IF_ERROR(require_silu(text));
   LlmSpec s = generic_llm_spec(text, "llama");
@@ -33,7 +17,7 @@ Result<LlmSpec> make_spec(const io::TextConfig& text) {
 }
 
 std::vector<WeightRule> rules(const LlmSpec& spec) {
-  return llama_style_rules(spec, kNames);
+  return llama_style_rules(spec, hf_llama_names());
 }
 
 }  // namespace

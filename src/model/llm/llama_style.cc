@@ -19,6 +19,25 @@ void add_embedding_and_head(const LlmSpec& spec, const std::string& embed,
                               /*required=*/false));
 }
 
+const LlamaStyleNames& hf_llama_names() {
+  static const LlamaStyleNames kNames = {.embed = "model.embed_tokens.weight",
+                                         .layer = "model.layers.{i}.",
+                                         .q = "self_attn.q_proj",
+                                         .k = "self_attn.k_proj",
+                                         .v = "self_attn.v_proj",
+                                         .o = "self_attn.o_proj",
+                                         .q_norm = "self_attn.q_norm",
+                                         .k_norm = "self_attn.k_norm",
+                                         .gate = "mlp.gate_proj",
+                                         .up = "mlp.up_proj",
+                                         .down = "mlp.down_proj",
+                                         .attn_norm = "input_layernorm",
+                                         .mlp_norm = "post_attention_layernorm",
+                                         .final_norm = "model.norm.weight",
+                                         .head = "lm_head.weight"};
+  return kNames;
+}
+
 std::vector<WeightRule> llama_style_rules(const LlmSpec& s, const LlamaStyleNames& n) {
   std::vector<WeightRule> rules;
   add_embedding_and_head(s, n.embed, n.final_norm, n.head, &rules);

@@ -23,6 +23,10 @@ struct LlamaStyleNames {
   std::string head;                 // "lm_head.weight" (optional: absent means tied to embed)
 };
 
+// The names transformers uses for LlamaForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM
+// (q_norm/k_norm only exist, and are only asked for, when spec.qk_norm).
+const LlamaStyleNames& hf_llama_names();
+
 std::vector<WeightRule> llama_style_rules(const LlmSpec& spec, const LlamaStyleNames& names);
 
 // "model.layers.{i}." with {i} = layer.
