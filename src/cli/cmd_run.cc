@@ -82,7 +82,10 @@ int run(const RunOptions& o) {
     return true;
   });
   if (!response.ok()) return report_error(response.status());
-  if (stream) std::fputs("\n", stdout);
+  if (stream) {
+    std::fputs("\n", stdout);
+    std::fflush(stdout);  // the answer's end before --stats goes to stderr
+  }
   if (o.stats) print_stats(**engine, *response);
   if (o.json) std::cout << response_json(*response, o.sampling.logprobs).dump() << "\n";
   return 0;
