@@ -115,7 +115,7 @@ TextConfig parse_text_config(FieldReader& r, std::vector<std::string>* unsupport
   if (!t.head_dim && t.num_heads > 0 && t.hidden_size % t.num_heads != 0) {
     r.error("hidden_size", "must be divisible by num_attention_heads when head_dim is not given");
   }
-  if (t.effective_head_dim() % 2 != 0 && t.num_heads > 0) {
+  if (t.num_heads > 0 && t.effective_head_dim() % 2 != 0) {
     r.error("head_dim", "must be even for rotary embeddings");
   }
   if (t.rope.kind == RopeKind::kLongRope &&
