@@ -13,8 +13,8 @@
 //
 // Contracts:
 //  - Engine is immutable after load() and may be shared by any number of threads; it owns the
-//    weights (memory-mapped checkpoint files, never duplicated unless Precision::kFloat32 asks
-//    for float32 copies).
+//    weights (memory-mapped checkpoint files, never duplicated unless a WeightFormat other than
+//    kStored asks for converted copies).
 //  - Session holds one request's state (KV cache, sampler). One generate() at a time per
 //    session; use one session per concurrent request. cancel() may be called from any thread.
 //  - Every expected failure (bad input, unsupported model, context overflow, cancellation) is a
@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,12 +35,27 @@
 
 namespace ivl {
 
+// How the matrices of a model part are held and multiplied. Names for the CLI and JSON:
+// "stored", "f32", "bf16", "q8_0", "q4_0" (weight_format_name / weight_format_from_name).
+// docs/performance.md has the speed and accuracy of each.
+enum class WeightFormat {
+  kStored,  // as in the checkpoint (BF16/F16/F32), widened exactly; float32 activations
+  kF32,     // float32 copies of every matrix (reference precision, 2x memory for BF16)
+  kBF16,    // bf16, packed for the SIMD kernels; activations rounded to bf16 inside matrix
+            // products, float32 accumulation (the numerics of the official bf16 inference)
+  kQ8_0,    // int8 with one fp16 scale per 32 weights (8.5 bits/weight)
+  kQ4_0,    // 4-bit with one fp16 scale per 32 weights (4.5 bits/weight)
+};
+const char* weight_format_name(WeightFormat format);
+// nullopt for an unknown name.
+std::optional<WeightFormat> weight_format_from_name(std::string_view name);
+
 struct EngineOptions {
   std::string model_dir;  // config.json + *.safetensors + tokenizer files
-  enum class Precision {
-    kAsStored,  // matrices stay BF16/F16/F32 as stored; float32 accumulation (default)
-    kFloat32,   // float32 copies of every matrix (reference precision, 2x memory for BF16)
-  } precision = Precision::kAsStored;
+  // The LLM's matrices (the embedding table stays as stored: it is a lookup, not a product)
+  // and those of the vision tower + projector.
+  WeightFormat llm_weights = WeightFormat::kStored;
+  WeightFormat vision_weights = WeightFormat::kStored;
   int threads = 0;             // 0: one per hardware thread
   int64_t context_length = 0;  // 0: the LLM's max_position_embeddings
   // Images: decoded pixel count limit (checked from the header before decoding).
@@ -130,7 +146,7 @@ struct ModelInfo {
   int64_t max_tiles = 0;
   int64_t tokens_per_tile = 0;
   size_t weight_bytes = 0;     // checkpoint tensor bytes (mapped)
-  size_t converted_bytes = 0;  // float32 copies made at load (Precision::kFloat32)
+  size_t converted_bytes = 0;  // converted copies made at load (every format but kStored)
 };
 
 class Engine {

@@ -27,10 +27,18 @@ void add_engine_flags(CLI::App* app, EngineFlags* f) {
   app->add_option("-m,--model", f->model_dir, "Checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  app->add_option("--precision", f->precision,
-                  "Weights: 'stored' keeps BF16/F16 as in the checkpoint (default), 'f32' converts "
-                  "every matrix to float32 (reference precision, 2x memory)")
-      ->check(CLI::IsMember({"stored", "f32"}));
+  const auto formats = CLI::IsMember({"stored", "f32", "bf16", "q8_0", "q4_0"});
+  app->add_option("--quant", f->llm_weights,
+                  "LLM weights: stored (as in the checkpoint, exact float32 math), f32 (float32 "
+                  "copies, reference), bf16 (bf16 math like the official bf16 inference), q8_0 "
+                  "(8.5 bits/weight, greedy output as f32 on the fixtures), q4_0 (4.5 "
+                  "bits/weight, fastest, least accurate; docs/performance.md). Default: " +
+                      f->llm_weights)
+      ->check(formats);
+  app->add_option(
+         "--vision-quant", f->vision_weights,
+         "Vision tower + projector weights, same names (default: " + f->vision_weights + ")")
+      ->check(formats);
   app->add_option("-t,--threads", f->threads, "Threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
   app->add_option("--context", f->context,
@@ -67,8 +75,8 @@ void add_sampling_flags(CLI::App* app, SamplingFlags* f) {
 Result<std::shared_ptr<const Engine>> load_engine(const EngineFlags& f) {
   EngineOptions o;
   o.model_dir = f.model_dir;
-  o.precision = f.precision == "f32" ? EngineOptions::Precision::kFloat32
-                                     : EngineOptions::Precision::kAsStored;
+  o.llm_weights = *weight_format_from_name(f.llm_weights);  // validated by the flag
+  o.vision_weights = *weight_format_from_name(f.vision_weights);
   o.threads = f.threads;
   o.context_length = f.context;
   std::fprintf(stderr, "loading %s ...", f.model_dir.c_str());

@@ -36,4 +36,8 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the pages of a read-only file mapping from the process's resident set (madvise
+// MADV_DONTNEED). The bytes stay valid: a later read faults them back in from the page cache.
+void release_resident_pages(std::span<const std::byte> mapping);
+
 }  // namespace ivl

@@ -1,15 +1,20 @@
 #include "model/runtime_weights.h"
 
 #include "core/check.h"
+#include "core/mapped_file.h"
 #include "ops/linear.h"
+#include "ops/packed_formats.h"
 
 namespace ivl::model {
 namespace {
 
 class Builder {
  public:
-  Builder(const WeightTable& table, WeightPrecision precision, RuntimeWeights* out)
-      : table_(table), precision_(precision), out_(out) {}
+  Builder(const WeightTable& table, RuntimeWeights* out, ThreadPool* pool)
+      : table_(table), out_(out), pool_(pool) {}
+
+  // Matrices appended from now on are converted to `format`.
+  void set_format(WeightFormat format) { format_ = format; }
 
   const WeightRef& ref(const std::string& name) const {
     const WeightRef* r = table_.find(name);
@@ -33,7 +38,7 @@ class Builder {
     const int64_t in = r.numel() / r.shape[0];
     if (m->segments.empty() && m->out == 0) {
       m->in = in;
-      m->dtype = precision_ == WeightPrecision::kFloat32 ? DType::kF32 : r.dtype();
+      m->dtype = format_ == WeightFormat::kF32 ? DType::kF32 : r.dtype();
     }
     IVL_CHECK(m->in == in);
     const size_t row_bytes = static_cast<size_t>(in) * dtype_size(r.dtype());
@@ -58,9 +63,29 @@ class Builder {
     }
   }
 
+  // Packs m into the current format's layout (or the nearest that fits its shape).
+  ops::Matrix finish(ops::Matrix m) {
+    ops::MatrixLayout layout = ops::MatrixLayout::kRows;
+    if (format_ == WeightFormat::kBF16) layout = ops::MatrixLayout::kBF16Panels;
+    if (format_ == WeightFormat::kQ8_0) layout = ops::MatrixLayout::kQ8_0;
+    if (format_ == WeightFormat::kQ4_0) layout = ops::MatrixLayout::kQ4_0;
+    if (layout == ops::MatrixLayout::kQ4_0 && !ops::layout_fits(layout, m.in))
+      layout = ops::MatrixLayout::kQ8_0;
+    if (layout == ops::MatrixLayout::kQ8_0 && !ops::layout_fits(layout, m.in))
+      layout = ops::MatrixLayout::kBF16Panels;
+    if (layout == ops::MatrixLayout::kBF16Panels && !ops::layout_fits(layout, m.in))
+      layout = ops::MatrixLayout::kRows;
+    if (layout == ops::MatrixLayout::kRows) return m;
+    const size_t before = out_->arena.bytes_used();
+    ops::Matrix packed = ops::pack_matrix(m, layout, out_->arena, pool_);
+    out_->owned_bytes += out_->arena.bytes_used() - before;
+    return packed;
+  }
+
   Linear linear(std::initializer_list<std::string> parts, bool bias) {
     Linear l;
     for (const std::string& p : parts) append(&l.w, p + ".weight");
+    l.w = finish(std::move(l.w));
     if (bias) {
       for (const std::string& p : parts) {
         std::vector<float> b = vector(p + ".bias");
@@ -70,16 +95,20 @@ class Builder {
     return l;
   }
 
-  ops::Matrix matrix(const std::string& name) {
+  // A matrix used as a lookup table (the embedding): never packed.
+  ops::Matrix table(const std::string& name) {
     ops::Matrix m;
     append(&m, name);
     return m;
   }
 
+  ops::Matrix matrix(const std::string& name) { return finish(table(name)); }
+
  private:
   const WeightTable& table_;
-  WeightPrecision precision_;
   RuntimeWeights* out_;
+  ThreadPool* pool_;
+  WeightFormat format_ = WeightFormat::kStored;
 };
 
 void build_vision(Builder& b, const io::ModelConfig& c, VisionWeights* v) {
@@ -107,9 +136,10 @@ void build_vision(Builder& b, const io::ModelConfig& c, VisionWeights* v) {
 }
 
 void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
-  w->embed = b.matrix("llm.embed.weight");
+  // The embedding is looked up, not multiplied: it stays as stored (f32 copies for kF32).
+  w->embed = b.table("llm.embed.weight");
   w->final_norm = b.vector("llm.final_norm.weight");
-  w->head = b.has("llm.head.weight") ? b.matrix("llm.head.weight") : w->embed;
+  w->head = b.matrix(b.has("llm.head.weight") ? "llm.head.weight" : "llm.embed.weight");
   for (int64_t i = 0; i < s.num_layers; ++i) {
     const std::string p = "llm.L" + std::to_string(i) + ".";
     LlmLayerWeights l;
@@ -128,15 +158,25 @@ void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
 }  // namespace
 
 Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescription& model,
-                                                              WeightPrecision precision) {
+                                                              WeightFormats formats,
+                                                              ThreadPool* pool) {
   auto out = std::make_unique<RuntimeWeights>();
-  Builder b(model.weights, precision, out.get());
+  Builder b(model.weights, out.get(), pool);
+  b.set_format(formats.vision);
   build_vision(b, model.config, &out->vision);
   out->projector.norm_w = b.vector("proj.norm.weight");
   out->projector.norm_b = b.vector("proj.norm.bias");
   out->projector.fc1 = b.linear({"proj.fc1"}, true);
   out->projector.fc2 = b.linear({"proj.fc2"}, true);
+  b.set_format(formats.llm);
   build_llm(b, model.llm, &out->llm);
+  if (out->arena.bytes_used() > 0 || !out->owned.empty()) {
+    // Conversion read the checkpoint once; drop those pages from this process's resident set
+    // (still-used views, like the embedding, fault back in from the page cache on access).
+    for (const std::string& f : model.checkpoint->files()) {
+      release_resident_pages(model.checkpoint->file(f)->mapped_bytes());
+    }
+  }
   return out;
 }
 

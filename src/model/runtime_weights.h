@@ -1,7 +1,8 @@
 // Weights in the form the compute code uses, built once from a ModelDescription.
 //
-// Matrices stay in the checkpoint's dtype and memory (views into the mmap; fused or regrouped
-// rows become multi-segment matrices) unless WeightPrecision::kFloat32 asks for float32 copies.
+// With WeightFormat::kStored, matrices stay in the checkpoint's dtype and memory (views into the
+// mmap; fused or regrouped rows become multi-segment matrices); kF32 makes float32 copies; bf16,
+// q8_0 and q4_0 pack or quantize them into huge-page memory (ops/packed_formats.h).
 // Vectors (norm weights, biases, layer scales, embeddings of CLS/positions) are small and are
 // always widened to float32. Immutable after build; shared by all sessions.
 #pragma once
@@ -9,15 +10,21 @@
 #include <memory>
 #include <vector>
 
+#include "core/thread_pool.h"
+#include "core/weight_arena.h"
+#include "ivl/engine.h"
 #include "ivl/status.h"
 #include "model/model_description.h"
 #include "ops/matrix.h"
 
 namespace ivl::model {
 
-enum class WeightPrecision {
-  kAsStored,  // BF16/F16/F32 as in the checkpoint, widened inside the kernels (no copy)
-  kFloat32,   // float32 copies of every matrix (the reference-precision path; 2x memory for BF16)
+// The format of the LLM's matrices and of the vision tower + projector's (ivl::WeightFormat).
+// A matrix whose shape a format cannot hold falls back: q4_0 needs K % 64 == 0, else q8_0;
+// q8_0 needs K % 32 == 0, else bf16 (e.g. InternViT's patch embedding, K = 588).
+struct WeightFormats {
+  WeightFormat llm = WeightFormat::kStored;
+  WeightFormat vision = WeightFormat::kStored;
 };
 
 struct Linear {
@@ -66,11 +73,15 @@ struct RuntimeWeights {
   VisionWeights vision;
   ProjectorWeights projector;
   LlmWeights llm;
-  std::vector<std::unique_ptr<float[]>> owned;  // float32 copies (kFloat32 only)
-  size_t owned_bytes = 0;
+  std::vector<std::unique_ptr<float[]>> owned;  // float32 copies (kF32 only)
+  WeightArena arena;                            // packed and quantized matrices
+  size_t owned_bytes = 0;                       // bytes of converted copies (both kinds)
 };
 
+// Packs or quantizes on `pool` (may be null). Afterwards the checkpoint pages that conversion
+// read are dropped from the resident set (they are re-read from the page cache if needed).
 Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescription& model,
-                                                              WeightPrecision precision);
+                                                              WeightFormats formats,
+                                                              ThreadPool* pool = nullptr);
 
 }  // namespace ivl::model

@@ -73,6 +73,10 @@ void widen_row(const std::byte* src, DType dtype, int64_t count, float* dst) {
 
 void linear(const float* x, int64_t n, const Matrix& w, const float* bias, float* y,
             ThreadPool* pool) {
+  if (w.layout != MatrixLayout::kRows) {
+    packed_linear(x, n, w, bias, y, pool);
+    return;
+  }
   const int64_t blocks = (w.out + kRowBlock - 1) / kRowBlock;
   auto run = [&](int64_t b0, int64_t b1) {
     thread_local std::vector<float> wbuf;  // grows once per thread, then reused

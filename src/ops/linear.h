@@ -8,10 +8,18 @@
 
 namespace ivl::ops {
 
-// y[n, w.out] = x[n, w.in] · wᵀ + bias (bias may be null). Weights of dtype BF16/F16 are widened
-// to float32 on the fly (exactly); accumulation is float32. Parallel over output rows.
+// y[n, w.out] = x[n, w.in] · wᵀ + bias (bias may be null). Parallel over output rows.
+// kRows: weights of dtype BF16/F16 are widened to float32 on the fly (exactly); float32 math.
+// Packed layouts (ops/packed_formats.h): activations are rounded to bf16 and multiplied with
+// vdpbf16ps (bf16 panels; quantized weights dequantized to bf16 panels) with float32
+// accumulation — except one-row products with quantized weights (decode), which quantize the
+// activation row to int8 blocks of 32 and use integer dot products.
 void linear(const float* x, int64_t n, const Matrix& w, const float* bias, float* y,
             ThreadPool* pool);
+
+// linear() for w.layout != kRows.
+void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias, float* y,
+                   ThreadPool* pool);
 
 // c[m, n] = alpha · a[m, k] · b[n, k]ᵀ, all float32 with row strides lda/ldb/ldc.
 void gemm_nt(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,

@@ -17,15 +17,25 @@ struct MatrixSegment {
   int64_t rows = 0;
 };
 
+// How the bytes of a matrix are laid out (ops/packed_formats.h spells out each packed layout).
+enum class MatrixLayout {
+  kRows,        // row segments of `dtype` (F32, BF16 or F16), exact float32 kernels
+  kBF16Panels,  // bf16, packed in panels of 32 output rows for the AVX-512 BF16 kernels
+  kQ8_0,        // int8 + one fp16 scale per 32 weights, row by row
+  kQ4_0,        // 4-bit + one fp16 scale per 32 weights, row by row
+};
+
 struct Matrix {
-  DType dtype = DType::kF32;  // F32, BF16 or F16
+  DType dtype = DType::kF32;  // kRows: F32, BF16 or F16
   int64_t out = 0;
   int64_t in = 0;
-  std::vector<MatrixSegment> segments;
+  std::vector<MatrixSegment> segments;  // kRows only
+  MatrixLayout layout = MatrixLayout::kRows;
+  const std::byte* packed = nullptr;  // other layouts: the whole matrix (owned elsewhere)
 
   // Appends rows; merges with the previous segment when they are adjacent in memory.
   void append(const std::byte* data, int64_t rows);
-  // Pointer to row r (r < out).
+  // Pointer to row r (r < out); kRows only.
   const std::byte* row(int64_t r) const;
 };
 

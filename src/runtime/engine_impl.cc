@@ -16,6 +16,30 @@ const char* finish_reason_name(FinishReason reason) {
   return "?";
 }
 
+const char* weight_format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kStored:
+      return "stored";
+    case WeightFormat::kF32:
+      return "f32";
+    case WeightFormat::kBF16:
+      return "bf16";
+    case WeightFormat::kQ8_0:
+      return "q8_0";
+    case WeightFormat::kQ4_0:
+      return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<WeightFormat> weight_format_from_name(std::string_view name) {
+  for (WeightFormat f : {WeightFormat::kStored, WeightFormat::kF32, WeightFormat::kBF16,
+                         WeightFormat::kQ8_0, WeightFormat::kQ4_0}) {
+    if (name == weight_format_name(f)) return f;
+  }
+  return std::nullopt;
+}
+
 Result<std::shared_ptr<const Engine>> Engine::load(const EngineOptions& options) {
   IVL_ASSIGN_OR_RETURN(auto engine, runtime::EngineImpl::create(options));
   return std::shared_ptr<const Engine>(std::move(engine));
@@ -35,10 +59,11 @@ Result<std::shared_ptr<const EngineImpl>> EngineImpl::create(const EngineOptions
                                                *e->template_);
   if (!special.ok()) return special.status().with_context(options.model_dir);
   e->special_ = *special;
-  const auto precision = options.precision == EngineOptions::Precision::kFloat32
-                             ? model::WeightPrecision::kFloat32
-                             : model::WeightPrecision::kAsStored;
-  IVL_ASSIGN_OR_RETURN(e->weights_, model::build_runtime_weights(*e->model_, precision));
+  e->pool_ = std::make_unique<ThreadPool>(options.threads);
+  IVL_ASSIGN_OR_RETURN(
+      e->weights_, model::build_runtime_weights(
+                       *e->model_, {.llm = options.llm_weights, .vision = options.vision_weights},
+                       e->pool_.get()));
   IVL_ASSIGN_OR_RETURN(model::Decoder decoder,
                        model::Decoder::create(e->model_->llm, e->weights_->llm));
   e->decoder_.emplace(std::move(decoder));
@@ -51,7 +76,6 @@ Result<std::shared_ptr<const EngineImpl>> EngineImpl::create(const EngineOptions
     for (int64_t id : e->model_->config.generation->eos_token_ids)
       e->stop_ids_.insert(static_cast<int32_t>(id));
   }
-  e->pool_ = std::make_unique<ThreadPool>(options.threads);
 
   ModelInfo& i = e->info_;
   const io::ModelConfig& c = e->model_->config;

@@ -51,11 +51,11 @@ struct Loaded {
   std::unique_ptr<tok::Tokenizer> tokenizer;
 };
 
-Loaded load(const std::string& name, WeightPrecision precision) {
+Loaded load(const std::string& name, WeightFormat format) {
   auto d = open_model_description(test::fixture("models/" + name));
   if (!d.ok()) throw std::runtime_error(d.status().to_string());
   Loaded l{std::move(d).value(), nullptr, nullptr};
-  auto w = build_runtime_weights(l.desc, precision);
+  auto w = build_runtime_weights(l.desc, {.llm = format, .vision = format});
   if (!w.ok()) throw std::runtime_error(w.status().to_string());
   l.weights = std::move(w).value();
   auto t = tok::load_tokenizer(l.desc.dir);
@@ -90,7 +90,7 @@ std::vector<int32_t> greedy20(const Decoder& dec, KvCache& cache, std::vector<fl
   return out;
 }
 
-class ForwardTest : public ::testing::TestWithParam<std::tuple<std::string, WeightPrecision>> {};
+class ForwardTest : public ::testing::TestWithParam<std::tuple<std::string, WeightFormat>> {};
 
 TEST_P(ForwardTest, SingleSquareLayerByLayer) {
   const auto& [model, precision] = GetParam();
@@ -172,12 +172,11 @@ INSTANTIATE_TEST_SUITE_P(
     AllModels, ForwardTest,
     ::testing::Combine(::testing::Values("tiny-internvl3-qwen2", "tiny-internvl3-qwen2-hf",
                                          "tiny-internvl35-qwen3-v", "tiny-internvl35-qwen3-v-hf"),
-                       ::testing::Values(WeightPrecision::kAsStored, WeightPrecision::kFloat32)),
+                       ::testing::Values(WeightFormat::kStored, WeightFormat::kF32)),
     [](const auto& param_info) {
       std::string name = std::get<0>(param_info.param);
       std::replace(name.begin(), name.end(), '-', '_');
-      return name +
-             (std::get<1>(param_info.param) == WeightPrecision::kFloat32 ? "_f32" : "_stored");
+      return name + (std::get<1>(param_info.param) == WeightFormat::kF32 ? "_f32" : "_stored");
     });
 
 }  // namespace

@@ -3,6 +3,9 @@
 // (float32 path, within 1e-4 of the largest magnitude) and all 20 greedy tokens (no EOS stop)
 // equal the reference produced by transformers. The stored-precision path (BF16 weights kept as
 // stored) must produce the same greedy tokens; its measured deviation is printed.
+// The faster weight formats (issue 5) are measured against the same reference (QuantAccuracy):
+// the KL divergence of the next-token distribution at the last prompt position, its top-1
+// token, and how many of the 20 greedy tokens agree, per case; bounds below.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,8 +22,6 @@
 
 namespace ivl {
 namespace {
-
-using Precision = EngineOptions::Precision;
 
 std::string base_model(const std::string& m) {
   return m.ends_with("-hf") ? m.substr(0, m.size() - 3) : m;
@@ -95,13 +96,14 @@ Internals compute_internals(const runtime::EngineImpl& e, const Request& req, co
   return out;
 }
 
-class EngineReference : public ::testing::TestWithParam<std::tuple<std::string, Precision>> {};
+class EngineReference : public ::testing::TestWithParam<std::tuple<std::string, WeightFormat>> {};
 
 TEST_P(EngineReference, EveryCase) {
-  const auto& [model, precision] = GetParam();
+  const auto& [model, format] = GetParam();
   const std::string ref_name = base_model(model);
   auto engine = Engine::load({.model_dir = test::fixture("models/" + model).string(),
-                              .precision = precision,
+                              .llm_weights = format,
+                              .vision_weights = format,
                               .threads = 2});
   ASSERT_TRUE(engine.ok()) << engine.status().to_string();
   auto ref =
@@ -129,15 +131,14 @@ TEST_P(EngineReference, EveryCase) {
     double feature_err = 0;
     if (!req.images.empty())
       feature_err = relative_error(in.features, read_f32(**ref, c.name + "__image_features"));
-    if (precision == Precision::kFloat32) {
+    if (format == WeightFormat::kF32) {
       EXPECT_LT(logit_err, 1e-4);
       EXPECT_LT(feature_err, 1e-4);
     }
     EXPECT_EQ(std::max_element(in.logits.begin(), in.logits.end()) - in.logits.begin(),
               e["last_logits_argmax"].get<int64_t>());
     std::printf("[ deviation ] %-28s %-6s %-16s features %.2e  logits %.2e\n", model.c_str(),
-                precision == Precision::kFloat32 ? "f32" : "stored", c.name.c_str(), feature_err,
-                logit_err);
+                weight_format_name(format), c.name.c_str(), feature_err, logit_err);
   }
 }
 
@@ -145,11 +146,117 @@ INSTANTIATE_TEST_SUITE_P(
     AllModels, EngineReference,
     ::testing::Combine(::testing::Values("tiny-internvl3-qwen2", "tiny-internvl3-qwen2-hf",
                                          "tiny-internvl35-qwen3-v", "tiny-internvl35-qwen3-v-hf"),
-                       ::testing::Values(Precision::kFloat32, Precision::kAsStored)),
+                       ::testing::Values(WeightFormat::kF32, WeightFormat::kStored)),
     [](const auto& param_info) {
       std::string name = std::get<0>(param_info.param);
       std::replace(name.begin(), name.end(), '-', '_');
-      return name + (std::get<1>(param_info.param) == Precision::kFloat32 ? "_f32" : "_stored");
+      return name + "_" + weight_format_name(std::get<1>(param_info.param));
+    });
+
+// KL(p_ref || p_got) of the softmax distributions of two logit vectors, in nats.
+double kl_divergence(const std::vector<float>& ref, const std::vector<float>& got) {
+  auto log_softmax = [](const std::vector<float>& l) {
+    const double mx = *std::max_element(l.begin(), l.end());
+    double sum = 0;
+    for (float v : l) sum += std::exp(v - mx);
+    std::vector<double> out(l.size());
+    for (size_t i = 0; i < l.size(); ++i) out[i] = l[i] - mx - std::log(sum);
+    return out;
+  };
+  const std::vector<double> lp = log_softmax(ref), lq = log_softmax(got);
+  double kl = 0;
+  for (size_t i = 0; i < lp.size(); ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
+  return kl;
+}
+
+class QuantAccuracy : public ::testing::TestWithParam<std::tuple<std::string, WeightFormat>> {};
+
+// Bounds, per model (6 cases). The fixture models have random weights, so their top two logits
+// are often nearly tied and a greedy continuation flips at the first perturbation of ~1e-2;
+// the fixture README accordingly asks lower precisions for "greedy output mostly identical".
+// bf16 (the official inference precision): every greedy token identical.
+// q8_0: top-1 identical at every case's last prompt position, mean KL < 1e-4 nat, and all 20
+//   greedy tokens identical in at least 4 of the 6 cases (measured: 5/6 for both models).
+// q4_0: mean KL < 2e-2 nat; top-1 and greedy agreement are reported (docs/performance.md).
+struct Bounds {
+  double max_mean_kl;
+  int min_top1;  // of 6
+  int min_greedy_identical;
+};
+Bounds bounds_for(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kBF16:
+      return {1e-5, 6, 6};
+    case WeightFormat::kQ8_0:
+      return {1e-4, 6, 4};
+    default:
+      return {2e-2, 0, 0};
+  }
+}
+
+TEST_P(QuantAccuracy, AgainstFloat32Reference) {
+  const auto& [model, format] = GetParam();
+  auto engine = Engine::load({.model_dir = test::fixture("models/" + model).string(),
+                              .llm_weights = format,
+                              .vision_weights = format,
+                              .threads = 2});
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  auto ref =
+      io::SafetensorsFile::open(test::fixture("reference/" + model + ".safetensors").string());
+  ASSERT_TRUE(ref.ok());
+  auto session = (*engine)->new_session();
+  const auto* impl = dynamic_cast<const runtime::EngineImpl*>(engine->get());
+  ASSERT_NE(impl, nullptr);
+  double kl_sum = 0;
+  int cases = 0, top1 = 0, greedy_equal = 0;
+  for (const auto& c : test::reference_cases(model)) {
+    SCOPED_TRACE(model + " / " + c.name);
+    Request req = request_for(c);
+    auto r = session->generate(req);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    const auto expected = c.expected["greedy_20"].get<std::vector<int32_t>>();
+    size_t same = 0;
+    while (same < expected.size() && same < r->generated_ids.size() &&
+           r->generated_ids[same] == expected[same])
+      ++same;
+    Internals in = compute_internals(*impl, req, *r);
+    const std::vector<float> ref_logits = read_f32(**ref, c.name + "__last_logits");
+    const double kl = kl_divergence(ref_logits, in.logits);
+    const bool agree = std::max_element(in.logits.begin(), in.logits.end()) - in.logits.begin() ==
+                       c.expected["last_logits_argmax"].get<int64_t>();
+    double feature_err = 0;
+    if (!req.images.empty())
+      feature_err = relative_error(in.features, read_f32(**ref, c.name + "__image_features"));
+    kl_sum += kl;
+    top1 += agree;
+    greedy_equal += same == expected.size();
+    ++cases;
+    std::printf(
+        "[ accuracy  ] %-24s %-5s %-16s KL %.2e  top-1 %s  greedy %2zu/20  features %.2e  "
+        "logits %.2e\n",
+        model.c_str(), weight_format_name(format), c.name.c_str(), kl, agree ? "same" : "DIFF",
+        same, feature_err, relative_error(in.logits, ref_logits));
+  }
+  ASSERT_GT(cases, 0);
+  const double mean_kl = kl_sum / cases;
+  std::printf("[ accuracy  ] %-24s %-5s mean KL %.2e  top-1 %d/%d  greedy identical %d/%d\n",
+              model.c_str(), weight_format_name(format), mean_kl, top1, cases, greedy_equal, cases);
+  const Bounds b = bounds_for(format);
+  EXPECT_EQ(cases, 6);
+  EXPECT_LT(mean_kl, b.max_mean_kl);
+  EXPECT_GE(top1, b.min_top1);
+  EXPECT_GE(greedy_equal, b.min_greedy_identical);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, QuantAccuracy,
+    ::testing::Combine(::testing::Values("tiny-internvl3-qwen2", "tiny-internvl35-qwen3-v"),
+                       ::testing::Values(WeightFormat::kBF16, WeightFormat::kQ8_0,
+                                         WeightFormat::kQ4_0)),
+    [](const auto& param_info) {
+      std::string name = std::get<0>(param_info.param);
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name + "_" + weight_format_name(std::get<1>(param_info.param));
     });
 
 }  // namespace

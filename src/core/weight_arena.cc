@@ -1,0 +1,60 @@
+#include "core/weight_arena.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+
+#include "core/check.h"
+
+namespace ivl {
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kChunk = size_t{64} << 20;  // small matrices share chunks of this size
+
+size_t round_up(size_t n, size_t a) {
+  return (n + a - 1) / a * a;
+}
+
+// Anonymous memory aligned to 2 MiB: over-map by one huge page and trim both ends.
+std::byte* map_aligned(size_t size) {
+  const size_t over = size + kHugePage;
+  void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  IVL_CHECK_MSG(p != MAP_FAILED, "out of memory for weights");
+  auto* raw = static_cast<std::byte*>(p);
+  const auto addr = reinterpret_cast<uintptr_t>(raw);
+  const size_t head = round_up(addr, kHugePage) - addr;
+  if (head > 0) munmap(raw, head);
+  const size_t tail = over - head - size;
+  if (tail > 0) munmap(raw + head + size, tail);
+  std::byte* base = raw + head;
+  madvise(base, size, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  return base;
+}
+
+}  // namespace
+
+WeightArena::~WeightArena() {
+  for (const Chunk& c : chunks_) munmap(c.base, c.size);
+  for (const Chunk& c : dedicated_) munmap(c.base, c.size);
+}
+
+std::byte* WeightArena::allocate(size_t bytes) {
+  bytes = round_up(bytes == 0 ? 1 : bytes, 64);
+  used_ += bytes;
+  if (bytes > kChunk / 4) {  // a large matrix gets its own mapping; the open chunk stays open
+    const size_t size = round_up(bytes, kHugePage);
+    std::byte* p = map_aligned(size);
+    dedicated_.push_back({p, size, size});
+    return p;
+  }
+  if (chunks_.empty() || chunks_.back().offset + bytes > chunks_.back().size) {
+    chunks_.push_back({map_aligned(kChunk), kChunk, 0});
+  }
+  Chunk& c = chunks_.back();
+  std::byte* p = c.base + c.offset;
+  c.offset += bytes;
+  return p;
+}
+
+}  // namespace ivl

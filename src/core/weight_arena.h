@@ -1,0 +1,40 @@
+// WeightArena: memory for converted weights (packed, quantized or float32 copies).
+//
+// Why not std::vector: decode reads every weight byte once per token, so it is bound by memory
+// bandwidth, and the dependency note measured 10–50 % more read bandwidth from 2 MiB pages.
+// The arena takes anonymous memory in large chunks aligned to 2 MiB, asks for transparent huge
+// pages (madvise MADV_HUGEPAGE; the kernel's THP mode here is "madvise"), and hands out
+// 64-byte-aligned pieces. Nothing is freed until the arena is destroyed.
+// Thread safety: allocate() from one thread at a time (weights are built before sharing).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace ivl {
+
+class WeightArena {
+ public:
+  WeightArena() = default;
+  ~WeightArena();
+  WeightArena(const WeightArena&) = delete;
+  WeightArena& operator=(const WeightArena&) = delete;
+
+  // Zero-filled, 64-byte aligned, valid for the arena's lifetime. Aborts when the system has
+  // no memory left (as operator new would).
+  std::byte* allocate(size_t bytes);
+
+  size_t bytes_used() const { return used_; }
+
+ private:
+  struct Chunk {
+    std::byte* base = nullptr;
+    size_t size = 0;
+    size_t offset = 0;
+  };
+  std::vector<Chunk> chunks_;     // shared by small allocations; the last one is open
+  std::vector<Chunk> dedicated_;  // one per large allocation
+  size_t used_ = 0;
+};
+
+}  // namespace ivl

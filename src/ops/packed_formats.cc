@@ -1,0 +1,182 @@
+#include "ops/packed_formats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/check.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "ops/linear.h"
+
+namespace ivl::ops {
+namespace {
+
+void store_f16(std::byte* dst, float v) {
+  const uint16_t h = f32_to_f16(v);
+  std::memcpy(dst, &h, 2);
+}
+
+float load_f16(const std::byte* src) {
+  uint16_t h;
+  std::memcpy(&h, src, 2);
+  return f16_to_f32(h);
+}
+
+void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
+  auto* q = reinterpret_cast<int8_t*>(dst);
+  std::byte* scales = dst + k;
+  for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    const float* x = w + b * kQuantBlock;
+    float amax = 0.f;
+    for (int64_t i = 0; i < kQuantBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+    // Quantize with the scale as it will be stored (fp16), so q and d agree.
+    const float d = f16_to_f32(f32_to_f16(amax / 127.f));
+    const float inv = d > 0.f ? 1.f / d : 0.f;
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      const float v = std::nearbyint(x[i] * inv);
+      q[b * kQuantBlock + i] = static_cast<int8_t>(std::clamp(v, -127.f, 127.f));
+    }
+    store_f16(scales + 2 * b, d);
+  }
+}
+
+void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
+  std::vector<uint8_t> codes(static_cast<size_t>(k));
+  std::byte* scales = dst + k / 2;
+  for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    const float* x = w + b * kQuantBlock;
+    float wmax = 0.f;
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      if (std::fabs(x[i]) > std::fabs(wmax)) wmax = x[i];
+    }
+    const float d = f16_to_f32(f32_to_f16(wmax / -8.f));
+    const float inv = d != 0.f ? 1.f / d : 0.f;
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      const float v = std::nearbyint(x[i] * inv) + 8.f;
+      codes[static_cast<size_t>(b * kQuantBlock + i)] =
+          static_cast<uint8_t>(std::clamp(v, 0.f, 15.f));
+    }
+    store_f16(scales + 2 * b, d);
+  }
+  auto* packed = reinterpret_cast<uint8_t*>(dst);
+  for (int64_t g = 0; g < k / 64; ++g) {
+    for (int64_t j = 0; j < 32; ++j) {
+      const auto lo = codes[static_cast<size_t>(64 * g + j)];
+      const auto hi = codes[static_cast<size_t>(64 * g + 32 + j)];
+      packed[32 * g + j] = static_cast<uint8_t>(lo | hi << 4);
+    }
+  }
+}
+
+// Panel `p` of a kBF16Panels matrix from float rows (RNE to bf16; rows past `out` are zero).
+void pack_panel(const float* rows, int64_t n_rows, int64_t k, uint16_t* panel) {
+  std::fill(panel, panel + kPanelRows * k, uint16_t{0});
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t c = 0; c < k; ++c) {
+      panel[((c / 2) * kPanelRows + r) * 2 + c % 2] = f32_to_bf16(rows[r * k + c]);
+    }
+  }
+}
+
+}  // namespace
+
+size_t quant_row_bytes(MatrixLayout layout, int64_t in) {
+  const auto scales = static_cast<size_t>(in / kQuantBlock) * 2;
+  switch (layout) {
+    case MatrixLayout::kQ8_0:
+      return static_cast<size_t>(in) + scales;
+    case MatrixLayout::kQ4_0:
+      return static_cast<size_t>(in / 2) + scales;
+    default:
+      IVL_CHECK_MSG(false, "quant_row_bytes: not a row-quantized layout");
+  }
+  return 0;
+}
+
+size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in) {
+  if (layout == MatrixLayout::kBF16Panels) {
+    const int64_t panels = (out + kPanelRows - 1) / kPanelRows;
+    return static_cast<size_t>(panels * kPanelRows * in) * 2;
+  }
+  return quant_row_bytes(layout, in) * static_cast<size_t>(out);
+}
+
+bool layout_fits(MatrixLayout layout, int64_t in) {
+  switch (layout) {
+    case MatrixLayout::kRows:
+      return true;
+    case MatrixLayout::kBF16Panels:
+      return in > 0 && in % 2 == 0;
+    case MatrixLayout::kQ8_0:
+      return in > 0 && in % kQuantBlock == 0;
+    case MatrixLayout::kQ4_0:
+      return in > 0 && in % 64 == 0;
+  }
+  return false;
+}
+
+void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst) {
+  if (layout == MatrixLayout::kQ8_0) {
+    quantize_q8_0(w, k, dst);
+  } else {
+    IVL_CHECK(layout == MatrixLayout::kQ4_0);
+    quantize_q4_0(w, k, dst);
+  }
+}
+
+void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w) {
+  if (layout == MatrixLayout::kQ8_0) {
+    const auto* q = reinterpret_cast<const int8_t*>(src);
+    for (int64_t i = 0; i < k; ++i) w[i] = load_f16(src + k + 2 * (i / kQuantBlock)) * q[i];
+    return;
+  }
+  IVL_CHECK(layout == MatrixLayout::kQ4_0);
+  const auto* packed = reinterpret_cast<const uint8_t*>(src);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t g = i / 64, j = i % 64;
+    const uint8_t byte = packed[32 * g + j % 32];
+    const int code = j < 32 ? (byte & 0xf) : (byte >> 4);
+    w[i] = load_f16(src + k / 2 + 2 * (i / kQuantBlock)) * static_cast<float>(code - 8);
+  }
+}
+
+Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool) {
+  IVL_CHECK(src.layout == MatrixLayout::kRows && layout != MatrixLayout::kRows);
+  IVL_CHECK(layout_fits(layout, src.in));
+  Matrix m;
+  m.dtype = src.dtype;
+  m.out = src.out;
+  m.in = src.in;
+  m.layout = layout;
+  std::byte* dst = arena.allocate(packed_bytes(layout, src.out, src.in));
+  m.packed = dst;
+  const int64_t k = src.in;
+  const int64_t units =
+      layout == MatrixLayout::kBF16Panels ? (src.out + kPanelRows - 1) / kPanelRows : src.out;
+  auto run = [&](int64_t u0, int64_t u1) {
+    std::vector<float> rows(static_cast<size_t>(kPanelRows * k));
+    for (int64_t u = u0; u < u1; ++u) {
+      if (layout == MatrixLayout::kBF16Panels) {
+        const int64_t r0 = u * kPanelRows, n = std::min(kPanelRows, src.out - r0);
+        for (int64_t r = 0; r < n; ++r) {
+          widen_row(src.row(r0 + r), src.dtype, k, rows.data() + r * k);
+        }
+        pack_panel(rows.data(), n, k, reinterpret_cast<uint16_t*>(dst) + u * kPanelRows * k);
+      } else {
+        widen_row(src.row(u), src.dtype, k, rows.data());
+        quantize_row(rows.data(), k, layout,
+                     dst + static_cast<size_t>(u) * quant_row_bytes(layout, k));
+      }
+    }
+  };
+  if (pool != nullptr) {
+    pool->parallel_for(units, run);
+  } else {
+    run(0, units);
+  }
+  return m;
+}
+
+}  // namespace ivl::ops

@@ -1,0 +1,50 @@
+// Packed and quantized weight layouts (ops::MatrixLayout) and the scalar code that makes them.
+//
+// All layouts keep nn.Linear orientation: output row n, input column k.
+//
+// kBF16Panels — output rows in panels of 32 (the last one zero-padded), K even. Inside a panel,
+//   for each pair of columns (k, k+1), the 32 rows' pairs are stored consecutively:
+//   element (n, k) is uint16 number  panel(n / 32) · 32·K + ((k / 2) · 32 + n % 32) · 2 + k % 2.
+//   One zmm load is 16 rows × one column pair, exactly the operand of vdpbf16ps, and a GEMV
+//   reads each panel as one sequential stream (the dependency note measured 2× the bandwidth of
+//   interleaved row streams).
+// kQ8_0 — row by row; K a multiple of 32. A row is K int8 values q, then K/32 fp16 scales d:
+//   w[k] = d[k / 32] · q[k],  d = max|w| / 127 over the block,  q in [-127, 127].
+// kQ4_0 — row by row; K a multiple of 64. A row is K/2 bytes of 4-bit codes, then K/32 fp16
+//   scales: w[k] = d[k / 32] · (code[k] - 8), code in [0, 15]. Codes are grouped by 64: byte j
+//   of group g holds code[64g + j] in its low nibble and code[64g + 32 + j] in its high nibble,
+//   so unpacking one 32-byte group gives the two 32-blocks in the two halves of a zmm register.
+//   As in llama.cpp's q4_0, d = w_max / -8 where w_max is the block's value of largest |w|.
+// Rows are one sequential stream each, which is what decode's GEMV wants.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "core/weight_arena.h"
+#include "ops/matrix.h"
+
+namespace ivl::ops {
+
+inline constexpr int64_t kPanelRows = 32;
+inline constexpr int64_t kQuantBlock = 32;
+
+// Bytes of a matrix [out, in] in `layout` (not kRows).
+size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in);
+// Bytes of one row of the row-wise quantized layouts.
+size_t quant_row_bytes(MatrixLayout layout, int64_t in);
+
+// Whether a matrix with `in` columns can use the layout (K even / multiple of 32 / of 64).
+bool layout_fits(MatrixLayout layout, int64_t in);
+
+// Converts a kRows matrix (any dtype, any segments) into `layout`, in memory from `arena`.
+// Requires layout_fits(layout, src.in). Parallel over rows when pool is given.
+Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool);
+
+// Quantizes one row of K float weights into the row layout (q8_0 or q4_0) at dst.
+void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst);
+// Inverse: the float weights of one quantized row (exact: d · q in float32).
+void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w);
+
+}  // namespace ivl::ops

@@ -1,0 +1,48 @@
+// The inner kernels behind ops::linear for the packed layouts (internal to ops/).
+//
+// Each kernel exists twice: a portable scalar version (the oracle, and the path on CPUs without
+// AVX-512 BF16/VNNI) and an AVX-512 version (vdpbf16ps, vpdpbusd). One table is chosen once per
+// process from the CPU's features; both compute the same function up to float summation order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ops/matrix.h"
+
+namespace ivl::ops {
+
+struct PackedKernels {
+  const char* name;
+  // c[i, j] = Σ_k a[i, k] · panel(j, k) (+ bias[j]) for i < m, j < cols (≤ 32), where a is bf16
+  // [m, k] with row stride lda, the panel is one kBF16Panels panel, c has row stride ldc.
+  void (*panel_product)(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* panel, int64_t k,
+                        int64_t cols, const float* bias, float* c, int64_t ldc);
+  // y[r] = Σ_b dx[b] · d_r[b] · Σ_{k in b} xq[k] · q_r[k] (+ bias[r]) for the n kQ8_0 rows
+  // starting at `rows` (x quantized by quantize_activation).
+  void (*q8_0_gemv)(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k, int64_t n,
+                    const float* bias, float* y);
+  // The same for kQ4_0 rows, whose weights are d · (code − 8); xsum[b] = Σ_{k in b} xq[k].
+  void (*q4_0_gemv)(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
+                    int64_t k, int64_t n, const float* bias, float* y);
+  // The n (≤ 32) quantized rows at `rows`, dequantized and rounded to bf16, as one
+  // kBF16Panels panel (rows n..31 zero).
+  void (*dequantize_panel)(const std::byte* rows, MatrixLayout layout, int64_t k, int64_t n,
+                           uint16_t* panel);
+};
+
+// x[k] (k a multiple of 32) -> xq[k] int8 and dx[k/32], per block of 32: dx = max|x| / 127,
+// xq = round(x / dx); xsum[b] = Σ xq over the block.
+void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32_t* xsum);
+
+// Round-to-nearest-even float32 -> bf16 of n values.
+void to_bf16(const float* x, int64_t n, uint16_t* out);
+
+const PackedKernels& portable_kernels();
+// nullptr when the CPU lacks AVX-512 F/BW/VL/BF16/VNNI (or the build is not for x86-64).
+const PackedKernels* avx512_kernels();
+// The table ops::linear uses: AVX-512 when available, unless IVL_KERNELS=portable is set in the
+// environment (read once).
+const PackedKernels& active_kernels();
+
+}  // namespace ivl::ops

@@ -1,0 +1,124 @@
+// Portable (scalar) versions of the packed kernels: the oracle the AVX-512 versions are tested
+// against, and the path on CPUs without AVX-512 BF16/VNNI.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "core/half.h"
+#include "ops/packed_formats.h"
+#include "ops/packed_kernels.h"
+
+namespace ivl::ops {
+namespace {
+
+float scale_at(const std::byte* scales, int64_t b) {
+  uint16_t h;
+  std::memcpy(&h, scales + 2 * b, 2);
+  return f16_to_f32(h);
+}
+
+void panel_product(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* panel, int64_t k,
+                   int64_t cols, const float* bias, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      float acc = 0.f;
+      for (int64_t p = 0; p < k; ++p) {
+        const uint16_t w = panel[((p / 2) * kPanelRows + j) * 2 + p % 2];
+        acc += bf16_to_f32(a[i * lda + p]) * bf16_to_f32(w);
+      }
+      c[i * ldc + j] = bias != nullptr ? acc + bias[j] : acc;
+    }
+  }
+}
+
+void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k, int64_t n,
+               const float* bias, float* y) {
+  const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
+  for (int64_t r = 0; r < n; ++r) {
+    const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
+    const auto* q = reinterpret_cast<const int8_t*>(row);
+    float acc = 0.f;
+    for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+      int32_t isum = 0;
+      for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i) isum += xq[i] * q[i];
+      acc += dx[b] * scale_at(row + k, b) * static_cast<float>(isum);
+    }
+    y[r] = bias != nullptr ? acc + bias[r] : acc;
+  }
+}
+
+void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
+               int64_t k, int64_t n, const float* bias, float* y) {
+  const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
+  for (int64_t r = 0; r < n; ++r) {
+    const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
+    const auto* codes = reinterpret_cast<const uint8_t*>(row);
+    float acc = 0.f;
+    for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+      int32_t isum = 0;
+      for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i) {
+        const int64_t g = i / 64, j = i % 64;
+        const uint8_t byte = codes[32 * g + j % 32];
+        isum += xq[i] * (j < 32 ? (byte & 0xf) : (byte >> 4));
+      }
+      acc += dx[b] * scale_at(row + k / 2, b) * static_cast<float>(isum - 8 * xsum[b]);
+    }
+    y[r] = bias != nullptr ? acc + bias[r] : acc;
+  }
+}
+
+void dequantize_panel(const std::byte* rows, MatrixLayout layout, int64_t k, int64_t n,
+                      uint16_t* panel) {
+  const size_t row_bytes = quant_row_bytes(layout, k);
+  thread_local std::vector<float> w;
+  if (w.size() < static_cast<size_t>(k)) w.resize(static_cast<size_t>(k));
+  std::fill(panel, panel + kPanelRows * k, uint16_t{0});
+  for (int64_t r = 0; r < n; ++r) {
+    dequantize_row(rows + static_cast<size_t>(r) * row_bytes, k, layout, w.data());
+    for (int64_t p = 0; p < k; ++p)
+      panel[((p / 2) * kPanelRows + r) * 2 + p % 2] = f32_to_bf16(w[p]);
+  }
+}
+
+}  // namespace
+
+void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32_t* xsum) {
+  for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    const float* v = x + b * kQuantBlock;
+    float amax = 0.f;
+    for (int64_t i = 0; i < kQuantBlock; ++i) amax = std::max(amax, std::fabs(v[i]));
+    const float d = amax / 127.f;
+    const float inv = d > 0.f ? 1.f / d : 0.f;
+    int32_t sum = 0;
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(v[i] * inv), -127.f, 127.f));
+      xq[b * kQuantBlock + i] = q;
+      sum += q;
+    }
+    dx[b] = d;
+    xsum[b] = sum;
+  }
+}
+
+void to_bf16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+
+const PackedKernels& portable_kernels() {
+  static const PackedKernels k{"portable", panel_product, q8_0_gemv, q4_0_gemv, dequantize_panel};
+  return k;
+}
+
+const PackedKernels& active_kernels() {
+  static const PackedKernels& k = []() -> const PackedKernels& {
+    const char* env = std::getenv("IVL_KERNELS");
+    if (env != nullptr && std::string_view(env) == "portable") return portable_kernels();
+    const PackedKernels* fast = avx512_kernels();
+    return fast != nullptr ? *fast : portable_kernels();
+  }();
+  return k;
+}
+
+}  // namespace ivl::ops

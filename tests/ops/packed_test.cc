@@ -1,0 +1,231 @@
+// The packed weight layouts and their kernels (issue 5): the scalar quantizers against their
+// definition, the fp16 scale conversion against IEEE values, and every kernel table (portable and,
+// on CPUs that have it, AVX-512) against a double-precision product of the same rounded operands.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "core/weight_arena.h"
+#include "ops/linear.h"
+#include "ops/packed_formats.h"
+#include "ops/packed_kernels.h"
+
+namespace ivl::ops {
+namespace {
+
+std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+Matrix rows_matrix(const std::vector<float>& w, int64_t out, int64_t in) {
+  Matrix m;
+  m.dtype = DType::kF32;
+  m.in = in;
+  m.append(reinterpret_cast<const std::byte*>(w.data()), out);
+  return m;
+}
+
+TEST(Half, RoundsToNearestEvenLikeIeee) {
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
+  EXPECT_EQ(f32_to_f16(0.1f), 0x2e66);
+  EXPECT_EQ(f32_to_f16(65504.f), 0x7bff);
+  EXPECT_EQ(f32_to_f16(65520.f), 0x7c00);                     // rounds up to inf
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.f, -24)), 0x0001);        // smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.f, -26)), 0x0000);        // below half of it
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.f, -14)), 0x0400);        // smallest normal
+  EXPECT_EQ(f32_to_f16(1.f + std::ldexp(1.f, -11)), 0x3c00);  // tie -> even
+  EXPECT_EQ(f32_to_f16(1.f + 3 * std::ldexp(1.f, -11)), 0x3c02);
+  for (uint32_t h = 0; h < 0x7c00; ++h) {  // every finite half survives the round trip
+    ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h);
+  }
+}
+
+class RowQuant : public ::testing::TestWithParam<MatrixLayout> {};
+
+TEST_P(RowQuant, ErrorIsWithinHalfAStepOfTheBlockScale) {
+  const MatrixLayout layout = GetParam();
+  const int64_t k = 256;
+  std::vector<float> w = random_values(k, 7, 0.02f);
+  w[5] = 0.f;
+  std::fill(w.begin() + 64, w.begin() + 96, 0.f);  // an all-zero block
+  std::vector<std::byte> q(quant_row_bytes(layout, k));
+  quantize_row(w.data(), k, layout, q.data());
+  std::vector<float> back(k);
+  dequantize_row(q.data(), k, layout, back.data());
+  for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    float amax = 0.f;
+    for (int64_t i = b * 32; i < (b + 1) * 32; ++i) amax = std::max(amax, std::fabs(w[i]));
+    // q8_0: half a step of amax / 127. q4_0 (codes -8..7 around the extreme's sign): half a step
+    // of amax / 8, except a full step at the far end where +8 is clamped to +7. Plus the fp16
+    // rounding of the scale (relative 2^-11 of each value).
+    const float bound = layout == MatrixLayout::kQ8_0 ? 0.5f * amax / 127.f : amax / 8.f;
+    for (int64_t i = b * 32; i < (b + 1) * 32; ++i) {
+      EXPECT_LE(std::fabs(back[i] - w[i]), bound * 1.01f + 1e-9f) << i;
+    }
+  }
+  for (int64_t i = 64; i < 96; ++i) EXPECT_EQ(back[i], 0.f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, RowQuant,
+                         ::testing::Values(MatrixLayout::kQ8_0, MatrixLayout::kQ4_0));
+
+// y = x · wᵀ in double from the operands as the kernels see them.
+std::vector<double> expected_product(const std::vector<float>& x, int64_t m, const Matrix& packed,
+                                     const std::vector<float>& w, const std::vector<float>& bias,
+                                     int64_t out, int64_t k) {
+  // Quantized weights are dequantized exactly for the integer GEMV (decode) and rounded to bf16
+  // for the panel kernel (more rows); bf16 panels hold the weights rounded to bf16.
+  const bool int_activations = packed.layout != MatrixLayout::kBF16Panels && m == 1;
+  std::vector<float> wq(w.size());
+  for (int64_t r = 0; r < out; ++r) {
+    if (packed.layout == MatrixLayout::kBF16Panels) {
+      for (int64_t c = 0; c < k; ++c) wq[r * k + c] = round_to_bf16(w[r * k + c]);
+    } else {
+      dequantize_row(packed.packed + r * quant_row_bytes(packed.layout, k), k, packed.layout,
+                     wq.data() + r * k);
+      if (!int_activations) {
+        for (int64_t c = 0; c < k; ++c) wq[r * k + c] = round_to_bf16(wq[r * k + c]);
+      }
+    }
+  }
+  std::vector<double> y(static_cast<size_t>(m * out));
+  for (int64_t i = 0; i < m; ++i) {
+    std::vector<float> xi(x.begin() + i * k, x.begin() + (i + 1) * k);
+    if (int_activations) {  // decode: int8 blocks of 32, as quantize_activation defines
+      std::vector<int8_t> q(k);
+      std::vector<float> d(k / 32);
+      std::vector<int32_t> s(k / 32);
+      quantize_activation(xi.data(), k, q.data(), d.data(), s.data());
+      for (int64_t c = 0; c < k; ++c) xi[c] = d[c / 32] * q[c];
+    } else {
+      for (float& v : xi) v = round_to_bf16(v);
+    }
+    for (int64_t r = 0; r < out; ++r) {
+      double acc = bias.empty() ? 0.0 : bias[r];
+      for (int64_t c = 0; c < k; ++c) acc += static_cast<double>(xi[c]) * wq[r * k + c];
+      y[i * out + r] = acc;
+    }
+  }
+  return y;
+}
+
+struct Shape {
+  int64_t m, out, k;
+};
+
+class PackedLinear
+    : public ::testing::TestWithParam<std::tuple<MatrixLayout, Shape, bool /*bias*/>> {};
+
+TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
+  const auto [layout, shape, with_bias] = GetParam();
+  const auto [m, out, k] = shape;
+  if (!layout_fits(layout, k)) GTEST_FAIL() << "test shape does not fit the layout";
+  const std::vector<float> w = random_values(static_cast<size_t>(out * k), 1, 0.05f);
+  const std::vector<float> x = random_values(static_cast<size_t>(m * k), 2);
+  const std::vector<float> bias =
+      with_bias ? random_values(static_cast<size_t>(out), 3) : std::vector<float>();
+  WeightArena arena;
+  ThreadPool pool(2);
+  const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, &pool);
+  const std::vector<double> want = expected_product(x, m, packed, w, bias, out, k);
+  double scale = 0;
+  for (double v : want) scale = std::max(scale, std::fabs(v));
+
+  // Through ops::linear (the active table, threaded) ...
+  std::vector<float> y(static_cast<size_t>(m * out), NAN);
+  linear(x.data(), m, packed, with_bias ? bias.data() : nullptr, y.data(), &pool);
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
+
+  // ... and each table's kernels directly, for the table linear() did not pick.
+  std::vector<const PackedKernels*> tables = {&portable_kernels()};
+  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  for (const PackedKernels* t : tables) {
+    SCOPED_TRACE(t->name);
+    std::fill(y.begin(), y.end(), NAN);
+    const float* b = with_bias ? bias.data() : nullptr;
+    if (layout != MatrixLayout::kBF16Panels && m == 1) {
+      std::vector<int8_t> q(k);
+      std::vector<float> d(k / 32);
+      std::vector<int32_t> s(k / 32);
+      quantize_activation(x.data(), k, q.data(), d.data(), s.data());
+      if (layout == MatrixLayout::kQ8_0) {
+        t->q8_0_gemv(q.data(), d.data(), packed.packed, k, out, b, y.data());
+      } else {
+        t->q4_0_gemv(q.data(), d.data(), s.data(), packed.packed, k, out, b, y.data());
+      }
+    } else {
+      std::vector<uint16_t> a(static_cast<size_t>(m * k)), panel(static_cast<size_t>(32 * k));
+      to_bf16(x.data(), m * k, a.data());
+      for (int64_t p = 0; p * 32 < out; ++p) {
+        const int64_t cols = std::min<int64_t>(32, out - p * 32);
+        const uint16_t* pp;
+        if (layout == MatrixLayout::kBF16Panels) {
+          pp = reinterpret_cast<const uint16_t*>(packed.packed) + p * 32 * k;
+        } else {
+          t->dequantize_panel(packed.packed + p * 32 * quant_row_bytes(layout, k), layout, k, cols,
+                              panel.data());
+          pp = panel.data();
+        }
+        t->panel_product(a.data(), k, m, pp, k, cols, b != nullptr ? b + p * 32 : nullptr,
+                         y.data() + p * 32, out);
+      }
+    }
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PackedLinear,
+    ::testing::Combine(::testing::Values(MatrixLayout::kBF16Panels, MatrixLayout::kQ8_0,
+                                         MatrixLayout::kQ4_0),
+                       // m = 1 (decode), a partial micro-tile, a full one + rest; out not a
+                       // multiple of 32; k with an odd number of 32-blocks (q8_0) and not.
+                       ::testing::Values(Shape{1, 45, 128}, Shape{1, 64, 192}, Shape{5, 70, 128},
+                                         Shape{29, 33, 256}),
+                       ::testing::Bool()));
+
+TEST(PackedLinear, Q8HandlesAnOddNumberOfBlocks) {
+  const int64_t out = 9, k = 96;  // 3 blocks: the last 64-byte group is half full
+  const std::vector<float> w = random_values(out * k, 11, 0.05f), x = random_values(k, 12);
+  WeightArena arena;
+  const Matrix packed = pack_matrix(rows_matrix(w, out, k), MatrixLayout::kQ8_0, arena, nullptr);
+  const std::vector<double> want = expected_product(x, 1, packed, w, {}, out, k);
+  std::vector<float> y(out);
+  linear(x.data(), 1, packed, nullptr, y.data(), nullptr);
+  for (int64_t i = 0; i < out; ++i) EXPECT_NEAR(y[i], want[i], 1e-4);
+}
+
+TEST(PackedLayouts, FitRules) {
+  EXPECT_TRUE(layout_fits(MatrixLayout::kBF16Panels, 588));
+  EXPECT_FALSE(layout_fits(MatrixLayout::kBF16Panels, 7));
+  EXPECT_FALSE(layout_fits(MatrixLayout::kQ8_0, 588));  // InternViT's patch embedding
+  EXPECT_TRUE(layout_fits(MatrixLayout::kQ8_0, 96));
+  EXPECT_FALSE(layout_fits(MatrixLayout::kQ4_0, 96));
+  EXPECT_EQ(packed_bytes(MatrixLayout::kQ8_0, 10, 64), 10u * (64 + 4));
+  EXPECT_EQ(packed_bytes(MatrixLayout::kQ4_0, 10, 64), 10u * (32 + 4));
+  EXPECT_EQ(packed_bytes(MatrixLayout::kBF16Panels, 33, 4), 64u * 4 * 2);
+}
+
+TEST(WeightArena, AlignsAndZeroFills) {
+  WeightArena arena;
+  for (size_t n : {size_t{1}, size_t{100}, size_t{40} << 20, size_t{3}}) {
+    std::byte* p = arena.allocate(n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
+    EXPECT_EQ(p[0], std::byte{0});
+    EXPECT_EQ(p[n - 1], std::byte{0});
+    p[n - 1] = std::byte{1};
+  }
+}
+
+}  // namespace
+}  // namespace ivl::ops
