@@ -10,8 +10,23 @@ namespace {
 
 class Builder {
  public:
-  Builder(const WeightTable& table, RuntimeWeights* out, ThreadPool* pool)
-      : table_(table), out_(out), pool_(pool) {}
+  Builder(const ModelDescription& model, RuntimeWeights* out, ThreadPool* pool)
+      : table_(model.weights), out_(out), pool_(pool) {
+    for (const std::string& f : model.checkpoint->files()) {
+      mappings_.push_back(model.checkpoint->file(f)->mapped_bytes());
+    }
+  }
+
+  // Only pages of the read-only checkpoint mappings may be dropped: on anonymous memory (a
+  // converted copy) MADV_DONTNEED would zero data.
+  void release_checkpoint_pages(std::span<const std::byte> bytes) const {
+    for (const std::span<const std::byte>& m : mappings_) {
+      if (bytes.data() >= m.data() && bytes.data() + bytes.size() <= m.data() + m.size()) {
+        release_resident_pages(bytes);
+        return;
+      }
+    }
+  }
 
   // Matrices appended from now on are converted to `format`.
   void set_format(WeightFormat format) { format_ = format; }
@@ -79,6 +94,12 @@ class Builder {
     const size_t before = out_->arena.bytes_used();
     ops::Matrix packed = ops::pack_matrix(m, layout, out_->arena, pool_);
     out_->owned_bytes += out_->arena.bytes_used() - before;
+    // The source rows were read once; drop them from the resident set now, so that peak memory
+    // is the converted weights plus one matrix, not plus the whole checkpoint.
+    const size_t row_bytes = static_cast<size_t>(m.in) * dtype_size(m.dtype);
+    for (const ops::MatrixSegment& seg : m.segments) {
+      release_checkpoint_pages({seg.data, static_cast<size_t>(seg.rows) * row_bytes});
+    }
     return packed;
   }
 
@@ -109,6 +130,7 @@ class Builder {
   RuntimeWeights* out_;
   ThreadPool* pool_;
   WeightFormat format_ = WeightFormat::kStored;
+  std::vector<std::span<const std::byte>> mappings_;
 };
 
 void build_vision(Builder& b, const io::ModelConfig& c, VisionWeights* v) {
@@ -161,15 +183,20 @@ Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescrip
                                                               WeightFormats formats,
                                                               ThreadPool* pool) {
   auto out = std::make_unique<RuntimeWeights>();
-  Builder b(model.weights, out.get(), pool);
+  Builder b(model, out.get(), pool);
+  auto packed = [](WeightFormat f) {
+    return f == WeightFormat::kBF16 || f == WeightFormat::kQ8_0 || f == WeightFormat::kQ4_0;
+  };
   b.set_format(formats.vision);
   build_vision(b, model.config, &out->vision);
+  out->vision.bf16_math = packed(formats.vision);
   out->projector.norm_w = b.vector("proj.norm.weight");
   out->projector.norm_b = b.vector("proj.norm.bias");
   out->projector.fc1 = b.linear({"proj.fc1"}, true);
   out->projector.fc2 = b.linear({"proj.fc2"}, true);
   b.set_format(formats.llm);
   build_llm(b, model.llm, &out->llm);
+  out->llm.bf16_math = packed(formats.llm);
   if (out->arena.bytes_used() > 0 || !out->owned.empty()) {
     // Conversion read the checkpoint once; drop those pages from this process's resident set
     // (still-used views, like the embedding, fault back in from the page cache on access).

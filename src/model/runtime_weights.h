@@ -46,6 +46,7 @@ struct VisionWeights {
   std::vector<float> cls;  // [C]
   std::vector<float> pos;  // [1 + G², C]
   std::vector<VitLayerWeights> layers;
+  bool bf16_math = false;  // packed formats: attention in bf16 too (ops::AttentionShape::bf16)
 };
 
 struct ProjectorWeights {
@@ -67,6 +68,7 @@ struct LlmWeights {
   std::vector<float> final_norm;
   ops::Matrix head;  // [V, H]; the embedding when tied
   std::vector<LlmLayerWeights> layers;
+  bool bf16_math = false;  // packed formats: prefill attention in bf16 too
 };
 
 struct RuntimeWeights {

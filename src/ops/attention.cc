@@ -63,6 +63,10 @@ void scaled_scores(const float* q, int64_t q_stride, int64_t rows, const float* 
 
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s,
                ThreadPool* pool) {
+  if (s.bf16 && s.head_dim % 2 == 0) {
+    attention_bf16(q, k, v, out, s, pool);
+    return;
+  }
   constexpr int64_t kBlock = 32;  // query rows per task
   const int64_t q_blocks = (s.n_q + kBlock - 1) / kBlock;
   const int64_t group = s.n_heads / s.n_kv_heads;

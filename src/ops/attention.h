@@ -24,9 +24,16 @@ struct AttentionShape {
   // Causal: query row i sits at absolute position q_offset + i and sees keys 0..q_offset + i.
   bool causal = false;
   int64_t q_offset = 0;
+  // bf16 products (Q, K, V and the probabilities rounded to bf16, float32 accumulation and
+  // softmax), for the packed weight formats; false: float32 throughout. head_dim must be even.
+  bool bf16 = false;
 };
 
+// Dispatches to attention_bf16 when s.bf16 is set.
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s,
                ThreadPool* pool);
+
+void attention_bf16(const float* q, const float* k, const float* v, float* out,
+                    const AttentionShape& s, ThreadPool* pool);
 
 }  // namespace ivl::ops

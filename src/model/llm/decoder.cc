@@ -65,6 +65,8 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   a.causal = true;
   a.q_offset = pos0;
+  // bf16 attention pays for packing K and V per call: worth it for prompt blocks, not per token.
+  a.bf16 = weights_->bf16_math && n >= 16;
   ops::attention(qkv.data(), cache.k(layer, 0), cache.v(layer, 0), ctx.data(), a, pool);
   ops::linear(ctx.data(), n, l.o.w, l.o.b(), out, pool);
 }
