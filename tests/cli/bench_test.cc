@@ -1,0 +1,91 @@
+// `internvl bench` on the bundled tiny model with tiny sizes: the report's structure and the
+// invariants that cannot hold by accident. Timings are never compared with thresholds.
+#include <gtest/gtest.h>
+
+#include "cli/cli_runner.h"
+#include "support/fixtures.h"
+
+namespace ivl::test {
+namespace {
+
+using nlohmann::json;
+
+const std::string kModel = std::string(IVL_SOURCE_DIR) + "/models/tiny-internvl3-qwen2";
+
+void expect_spread(const json& s, const std::string& what) {
+  ASSERT_TRUE(s.is_object()) << what;
+  const double median = s["median"], min = s["min"], max = s["max"];
+  EXPECT_GT(min, 0.0) << what;
+  EXPECT_LE(min, median) << what;
+  EXPECT_LE(median, max) << what;
+}
+
+// Prompt tokens of a one-word text request: the template's tokens + 1.
+int64_t prompt_tokens_of_one_word() {
+  CliResult r = run_cli({"run", "-m", kModel, "-p", "the", "-n", "1", "--json", "-t", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out)["prompt_tokens"].get<int64_t>();  // --json: one line
+}
+
+TEST(CliBench, JsonReportHoldsTheRequestedWork) {
+  CliResult r =
+      run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "32", "--gen-tokens", "4",
+               "--repeat", "1", "--warmup", "0", "--json", "-t", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("run 1/1"), std::string::npos) << r.err;  // progress on stderr
+  const json j = json::parse(r.out);
+
+  EXPECT_EQ(j["model"], kModel);
+  EXPECT_EQ(j["options"]["tiles"], 1);
+  EXPECT_EQ(j["options"]["prompt_tokens"], 32);
+  EXPECT_EQ(j["options"]["gen_tokens"], 4);
+  EXPECT_EQ(j["options"]["repeat"], 1);
+  EXPECT_EQ(j["options"]["warmup"], 0);
+  EXPECT_EQ(j["options"]["quant"], "stored");
+  EXPECT_EQ(j["options"]["vision_quant"], "stored");
+  EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
+  EXPECT_GE(j["machine"]["cores"].get<int>(), 1);
+  EXPECT_EQ(j["machine"]["threads"], 2);
+  EXPECT_GT(j["load_s"].get<double>(), 0.0);
+
+  EXPECT_EQ(j["vision"]["tiles"], 1);
+  expect_spread(j["vision"]["ms_per_tile"], "vision");
+  // 32 one-token words plus exactly what the template adds around a one-word prompt.
+  const int64_t template_tokens = prompt_tokens_of_one_word() - 1;
+  EXPECT_NEAR(j["prefill"]["prompt_tokens"].get<double>(),
+              static_cast<double>(template_tokens + 32), 2.0);
+  expect_spread(j["prefill"]["ms"], "prefill ms");
+  expect_spread(j["prefill"]["tokens_per_s"], "prefill rate");
+  EXPECT_EQ(j["decode"]["generated_tokens"], 4);
+  EXPECT_EQ(j["decode"]["steps"], 3);  // the first token comes from the prefill
+  expect_spread(j["decode"]["ms"], "decode ms");
+  expect_spread(j["decode"]["tokens_per_s"], "decode rate");
+  // One tile's 256 <IMG_CONTEXT> + <img></img> + the question inside the template.
+  const int64_t tile_tokens = j["model_info"]["tokens_per_tile"];
+  EXPECT_EQ(tile_tokens, 256);
+  EXPECT_GT(j["ttft"]["prompt_tokens"].get<int64_t>(), tile_tokens + 2 + template_tokens);
+  EXPECT_LT(j["ttft"]["prompt_tokens"].get<int64_t>(), tile_tokens + 2 + template_tokens + 40);
+  expect_spread(j["ttft"]["ms"], "ttft");
+  // One run: the spread collapses onto it.
+  EXPECT_EQ(j["decode"]["ms"]["min"], j["decode"]["ms"]["max"]);
+
+  CliResult inspected = run_cli({"inspect", "-m", kModel, "--json"});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  const uint64_t weights = j["memory"]["weight_bytes"];
+  EXPECT_EQ(weights, json::parse(inspected.out)["checkpoint"]["bytes"].get<uint64_t>());
+  EXPECT_EQ(j["memory"]["converted_bytes"], 0);
+  EXPECT_GT(j["memory"]["peak_rss_bytes"].get<uint64_t>(), weights);
+}
+
+TEST(CliBench, TableByDefault) {
+  CliResult r = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
+                         "--gen-tokens", "2", "--repeat", "2", "--warmup", "1", "-t", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* needle : {"median", "ms/tile", "prefill", "decode (steps: 1)", "tokens/s",
+                             "first token", "peak RSS", "1 warm-up + 2 timed"}) {
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << " in\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace ivl::test
