@@ -36,9 +36,10 @@
 namespace ivl {
 
 // How the matrices of a model part are held and multiplied. Names for the CLI and JSON:
-// "stored", "f32", "bf16", "q8_0", "q4_0" (weight_format_name / weight_format_from_name).
+// "auto", "stored", "f32", "bf16", "q8_0", "q4_0" (weight_format_name / weight_format_from_name).
 // docs/performance.md has the speed and accuracy of each.
 enum class WeightFormat {
+  kAuto,    // the default: bf16 for float checkpoints; a quantized checkpoint's own format
   kStored,  // as in the checkpoint (BF16/F16/F32), widened exactly; float32 activations
   kF32,     // float32 copies of every matrix (reference precision, 2x memory for BF16)
   kBF16,    // bf16, packed for the SIMD kernels; activations rounded to bf16 inside matrix
@@ -54,8 +55,8 @@ struct EngineOptions {
   std::string model_dir;  // config.json + *.safetensors + tokenizer files
   // The LLM's matrices (the embedding table stays as stored: it is a lookup, not a product)
   // and those of the vision tower + projector.
-  WeightFormat llm_weights = WeightFormat::kStored;
-  WeightFormat vision_weights = WeightFormat::kStored;
+  WeightFormat llm_weights = WeightFormat::kAuto;
+  WeightFormat vision_weights = WeightFormat::kAuto;
   int threads = 0;             // 0: one per hardware thread
   int64_t context_length = 0;  // 0: the LLM's max_position_embeddings
   // Images: decoded pixel count limit (checked from the header before decoding).
@@ -147,6 +148,8 @@ struct ModelInfo {
   int64_t tokens_per_tile = 0;
   size_t weight_bytes = 0;     // checkpoint tensor bytes (mapped)
   size_t converted_bytes = 0;  // converted copies made at load (every format but kStored)
+  std::string llm_weights;     // the formats in use (weight_format_name; never "auto")
+  std::string vision_weights;
 };
 
 class Engine {

@@ -113,7 +113,9 @@ ordered_json report_json(const BenchOptions& o, const Engine& engine, const Resu
                      {"llm_backbone", info.llm_backbone},
                      {"template", info.template_name},
                      {"context_length", info.context_length},
-                     {"tokens_per_tile", info.tokens_per_tile}};
+                     {"tokens_per_tile", info.tokens_per_tile},
+                     {"llm_weights", info.llm_weights},
+                     {"vision_weights", info.vision_weights}};
   j["load_s"] = r.load_s;
   j["vision"] = {{"tiles", o.sizes.tiles}, {"ms_per_tile", to_json(spread(s.vision))}};
   j["prefill"] = {{"prompt_tokens", last.prefill_tokens},
@@ -144,8 +146,8 @@ void print_table(const ordered_json& j) {
               j["machine"]["cores"].get<unsigned>(), j["machine"]["threads"].get<unsigned>());
   std::printf(
       "weights  llm %s, vision %s; %.1f MiB mapped + %.1f MiB converted; loaded in %.2f s\n",
-      j["options"]["quant"].get<std::string>().c_str(),
-      j["options"]["vision_quant"].get<std::string>().c_str(),
+      j["model_info"]["llm_weights"].get<std::string>().c_str(),
+      j["model_info"]["vision_weights"].get<std::string>().c_str(),
       j["memory"]["weight_bytes"].get<double>() / mib,
       j["memory"]["converted_bytes"].get<double>() / mib, j["load_s"].get<double>());
   std::printf("runs     %d warm-up + %d timed\n\n", j["options"]["warmup"].get<int>(),

@@ -27,13 +27,15 @@ void add_engine_flags(CLI::App* app, EngineFlags* f) {
   app->add_option("-m,--model", f->model_dir, "Checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  const auto formats = CLI::IsMember({"stored", "f32", "bf16", "q8_0", "q4_0"});
+  const auto formats = CLI::IsMember({"auto", "stored", "f32", "bf16", "q8_0", "q4_0"});
   app->add_option("--quant", f->llm_weights,
-                  "LLM weights: stored (as in the checkpoint, exact float32 math), f32 (float32 "
-                  "copies, reference), bf16 (bf16 math like the official bf16 inference), q8_0 "
-                  "(8.5 bits/weight, greedy output as f32 on the fixtures), q4_0 (4.5 "
-                  "bits/weight, fastest, least accurate; docs/performance.md). Default: " +
-                      f->llm_weights)
+                  "LLM weights. auto (default): bf16, or a quantized checkpoint's own format. "
+                  "bf16: bf16 math as in the official bf16 inference (greedy output equal to "
+                  "float32 on every fixture case). q8_0: 8.5 bits/weight, ~2x bf16's decode "
+                  "speed, top-1 equal to float32 on the fixtures but greedy continuations can "
+                  "flip where two tokens are nearly tied. q4_0: 4.5 bits/weight, fastest, "
+                  "least accurate. stored: as in the checkpoint with exact float32 math "
+                  "(slow). f32: float32 copies (the reference). Numbers: docs/performance.md")
       ->check(formats);
   app->add_option(
          "--vision-quant", f->vision_weights,
@@ -102,8 +104,11 @@ void print_stats(const Engine& engine, const Response& r) {
                static_cast<long long>(t.prompt_tokens), t.prefill_ms,
                rate(t.prompt_tokens, t.prefill_ms), static_cast<long long>(t.generated_tokens),
                t.decode_ms, rate(t.generated_tokens, t.decode_ms));
-  std::fprintf(stderr, "peak RSS %.1f MiB | weights %.1f MiB mapped + %.1f MiB converted\n",
-               static_cast<double>(ru.ru_maxrss) / 1024.0,
+  std::fprintf(stderr,
+               "peak RSS %.1f MiB | weights: llm %s, vision %s; %.1f MiB mapped + %.1f MiB "
+               "converted\n",
+               static_cast<double>(ru.ru_maxrss) / 1024.0, engine.info().llm_weights.c_str(),
+               engine.info().vision_weights.c_str(),
                static_cast<double>(engine.info().weight_bytes) / (1024.0 * 1024.0),
                static_cast<double>(engine.info().converted_bytes) / (1024.0 * 1024.0));
 }

@@ -12,8 +12,8 @@ namespace ivl::cli {
 
 struct EngineFlags {
   std::string model_dir;
-  std::string llm_weights = "stored";     // --quant: a weight_format_name()
-  std::string vision_weights = "stored";  // --vision-quant
+  std::string llm_weights = "auto";     // --quant: a weight_format_name()
+  std::string vision_weights = "auto";  // --vision-quant
   int threads = 0;
   int64_t context = 0;
 };

@@ -183,6 +183,10 @@ Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescrip
                                                               WeightFormats formats,
                                                               ThreadPool* pool) {
   auto out = std::make_unique<RuntimeWeights>();
+  for (WeightFormat* f : {&formats.llm, &formats.vision}) {
+    if (*f == WeightFormat::kAuto) *f = WeightFormat::kBF16;
+  }
+  out->formats = formats;
   Builder b(model, out.get(), pool);
   auto packed = [](WeightFormat f) {
     return f == WeightFormat::kBF16 || f == WeightFormat::kQ8_0 || f == WeightFormat::kQ4_0;

@@ -22,9 +22,11 @@ namespace ivl::model {
 // The format of the LLM's matrices and of the vision tower + projector's (ivl::WeightFormat).
 // A matrix whose shape a format cannot hold falls back: q4_0 needs K % 64 == 0, else q8_0;
 // q8_0 needs K % 32 == 0, else bf16 (e.g. InternViT's patch embedding, K = 588).
+// kAuto resolves to kBF16 (the official inference precision, and the bf16 bandwidth bound for
+// decode).
 struct WeightFormats {
-  WeightFormat llm = WeightFormat::kStored;
-  WeightFormat vision = WeightFormat::kStored;
+  WeightFormat llm = WeightFormat::kAuto;
+  WeightFormat vision = WeightFormat::kAuto;
 };
 
 struct Linear {
@@ -77,6 +79,7 @@ struct RuntimeWeights {
   LlmWeights llm;
   std::vector<std::unique_ptr<float[]>> owned;  // float32 copies (kF32 only)
   WeightArena arena;                            // packed and quantized matrices
+  WeightFormats formats;                        // as resolved (never kAuto)
   size_t owned_bytes = 0;                       // bytes of converted copies (both kinds)
 };
 

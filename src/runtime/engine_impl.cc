@@ -18,6 +18,8 @@ const char* finish_reason_name(FinishReason reason) {
 
 const char* weight_format_name(WeightFormat format) {
   switch (format) {
+    case WeightFormat::kAuto:
+      return "auto";
     case WeightFormat::kStored:
       return "stored";
     case WeightFormat::kF32:
@@ -33,8 +35,8 @@ const char* weight_format_name(WeightFormat format) {
 }
 
 std::optional<WeightFormat> weight_format_from_name(std::string_view name) {
-  for (WeightFormat f : {WeightFormat::kStored, WeightFormat::kF32, WeightFormat::kBF16,
-                         WeightFormat::kQ8_0, WeightFormat::kQ4_0}) {
+  for (WeightFormat f : {WeightFormat::kAuto, WeightFormat::kStored, WeightFormat::kF32,
+                         WeightFormat::kBF16, WeightFormat::kQ8_0, WeightFormat::kQ4_0}) {
     if (name == weight_format_name(f)) return f;
   }
   return std::nullopt;
@@ -91,6 +93,8 @@ Result<std::shared_ptr<const EngineImpl>> EngineImpl::create(const EngineOptions
   i.tokens_per_tile = c.num_image_tokens();
   i.weight_bytes = e->model_->checkpoint->total_bytes();
   i.converted_bytes = e->weights_->owned_bytes;
+  i.llm_weights = weight_format_name(e->weights_->formats.llm);
+  i.vision_weights = weight_format_name(e->weights_->formats.vision);
   return std::shared_ptr<const EngineImpl>(std::move(e));
 }
 

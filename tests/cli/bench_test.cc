@@ -41,8 +41,10 @@ TEST(CliBench, JsonReportHoldsTheRequestedWork) {
   EXPECT_EQ(j["options"]["gen_tokens"], 4);
   EXPECT_EQ(j["options"]["repeat"], 1);
   EXPECT_EQ(j["options"]["warmup"], 0);
-  EXPECT_EQ(j["options"]["quant"], "stored");
-  EXPECT_EQ(j["options"]["vision_quant"], "stored");
+  EXPECT_EQ(j["options"]["quant"], "auto");
+  EXPECT_EQ(j["options"]["vision_quant"], "auto");
+  EXPECT_EQ(j["model_info"]["llm_weights"], "bf16");  // what auto means for a bf16 checkpoint
+  EXPECT_EQ(j["model_info"]["vision_weights"], "bf16");
   EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
   EXPECT_GE(j["machine"]["cores"].get<int>(), 1);
   EXPECT_EQ(j["machine"]["threads"], 2);
@@ -73,7 +75,9 @@ TEST(CliBench, JsonReportHoldsTheRequestedWork) {
   ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
   const uint64_t weights = j["memory"]["weight_bytes"];
   EXPECT_EQ(weights, json::parse(inspected.out)["checkpoint"]["bytes"].get<uint64_t>());
-  EXPECT_EQ(j["memory"]["converted_bytes"], 0);
+  // bf16 packing copies every matrix (not the embedding table) once.
+  EXPECT_GT(j["memory"]["converted_bytes"].get<uint64_t>(), 0u);
+  EXPECT_LT(j["memory"]["converted_bytes"].get<uint64_t>(), weights);
   EXPECT_GT(j["memory"]["peak_rss_bytes"].get<uint64_t>(), weights);
 }
 
