@@ -144,51 +144,61 @@ IVL_AVX512 void panel_product(const uint16_t* a, int64_t lda, int64_t m, const u
   }
 }
 
-// comb[b] = fp16 scale of the weight block · dx[b], for the nb blocks of one row; comb[nb] = 0
-// so a pair load at the last odd block stays defined.
-IVL_AVX512 void combine_scales(const std::byte* scales, const float* dx, int64_t nb, float* comb) {
-  for (int64_t b = 0; b < nb; b += 16) {
-    const int64_t left = std::min<int64_t>(16, nb - b);
-    const auto mask = static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
-    const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales + 2 * b));
-    _mm512_mask_storeu_ps(comb + b, mask, _mm512_mul_ps(d, _mm512_maskz_loadu_ps(mask, dx + b)));
-  }
-  comb[nb] = 0.f;
+// A row's scales sit after its codes, so each row would start with a jump ahead and a cache
+// miss the hardware prefetcher did not see coming; fetch the scales of a later row early.
+constexpr int64_t kScaleLookahead = 16;
+
+IVL_AVX512 inline void prefetch_scales(const std::byte* scales, int64_t nb, bool valid) {
+  if (!valid) return;
+  for (int64_t off = 0; off < 2 * nb; off += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(scales + off), _MM_HINT_T0);
 }
 
-// The combined scales of blocks 2g and 2g+1 spread over lanes 0–7 and 8–15 (the lanes that
-// vpdpbusd fills from bytes 0–31 and 32–63).
-IVL_AVX512 inline __m512 pair_scale(const float* comb, int64_t g) {
-  const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m128 two =
-      _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(comb + 2 * g)));
-  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two));
+// The products of up to 16 weight-block scales (fp16) with the activation's block scales, for
+// blocks c .. c+15 of one row, kept in a register: a round trip through memory (a masked
+// 64-byte store read back 8 bytes at a time) defeats store forwarding and stalled every group.
+IVL_AVX512 inline __m512 chunk_scales(const std::byte* scales, const float* dx, int64_t c,
+                                      int64_t nb) {
+  const int64_t left = std::min<int64_t>(16, nb - c);
+  const auto mask = static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
+  const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales + 2 * c));
+  return _mm512_mul_ps(d, _mm512_maskz_loadu_ps(mask, dx + c));
+}
+
+// Lanes 2j and 2j+1 of a chunk's scales spread over lanes 0–7 and 8–15: the lanes that
+// vpdpbusd fills from bytes 0–31 (block 2j of the chunk) and 32–63 (block 2j+1).
+IVL_AVX512 inline __m512 pair_scale(__m512 chunk, int64_t j) {
+  const __m512i base = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int>(2 * j)));
+  return _mm512_permutexvar_ps(idx, chunk);
 }
 
 IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k,
                           int64_t n, const float* bias, float* y) {
   const int64_t nb = k / kQuantBlock, groups = (k + 63) / 64;
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
-  thread_local std::vector<float> comb;
-  if (comb.size() < static_cast<size_t>(nb + 1)) comb.resize(static_cast<size_t>(nb + 1));
   const __mmask64 last = k % 64 == 0 ? ~__mmask64{0} : (__mmask64{1} << 32) - 1;
   const __m512i zero = _mm512_setzero_si512();
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
-    combine_scales(row + k, dx, nb, comb.data());
+    prefetch_scales(row + kScaleLookahead * row_bytes + k, nb, r + kScaleLookahead < n);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t g = 0; g < groups; ++g) {
-      const __mmask64 mask = g + 1 == groups ? last : ~__mmask64{0};
-      const __m512i w = _mm512_maskz_loadu_epi8(mask, row + 64 * g);
-      const __m512i x = _mm512_maskz_loadu_epi8(mask, xq + 64 * g);
-      // vpdpbusd multiplies unsigned by signed bytes: move w's sign onto x.
-      const __m512i xs = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), zero, x);
-      const __m512i isum = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(w), xs);
-      const __m512 term = _mm512_cvtepi32_ps(isum);
-      if (g % 2 == 0) {
-        acc0 = _mm512_fmadd_ps(term, pair_scale(comb.data(), g), acc0);
-      } else {
-        acc1 = _mm512_fmadd_ps(term, pair_scale(comb.data(), g), acc1);
+    for (int64_t c = 0; c < nb; c += 16) {
+      const __m512 cs = chunk_scales(row + k, dx, c, nb);
+      const int64_t g_end = std::min(groups, c / 2 + 8);
+      for (int64_t g = c / 2; g < g_end; ++g) {
+        const __mmask64 mask = g + 1 == groups ? last : ~__mmask64{0};
+        const __m512i w = _mm512_maskz_loadu_epi8(mask, row + 64 * g);
+        const __m512i x = _mm512_maskz_loadu_epi8(mask, xq + 64 * g);
+        // vpdpbusd multiplies unsigned by signed bytes: move w's sign onto x.
+        const __m512i xs = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), zero, x);
+        const __m512i isum = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(w), xs);
+        const __m512 term = _mm512_cvtepi32_ps(isum);
+        if (g % 2 == 0) {
+          acc0 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc0);
+        } else {
+          acc1 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc1);
+        }
       }
     }
     const float v = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
@@ -199,33 +209,44 @@ IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* ro
 IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
                           const std::byte* rows, int64_t k, int64_t n, const float* bias,
                           float* y) {
+  (void)xsum;  // the codes' +8 offset is removed per lane below, from the activation alone
   const int64_t nb = k / kQuantBlock, groups = k / 64;
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
-  thread_local std::vector<float> comb;
-  if (comb.size() < static_cast<size_t>(nb + 1)) comb.resize(static_cast<size_t>(nb + 1));
+  thread_local std::vector<int32_t> offsets;  // 16 lanes per group
+  if (offsets.size() < static_cast<size_t>(16 * groups))
+    offsets.resize(static_cast<size_t>(16 * groups));
   const __m512i nibble = _mm512_set1_epi8(0x0f);
   const __m512i zero = _mm512_setzero_si512();
+  // Σ code·x − 8·Σ x, lane by lane: the 8·Σ x part depends on the activation only.
+  for (int64_t g = 0; g < groups; ++g) {
+    _mm512_storeu_si512(
+        offsets.data() + 16 * g,
+        _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(8), _mm512_loadu_si512(xq + 64 * g)));
+  }
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
-    combine_scales(row + k / 2, dx, nb, comb.data());
-    float offset = 0.f;  // Σ_b comb[b] · 8 · xsum[b]: the codes' +8 bias, removed once per row
-    for (int64_t b = 0; b < nb; ++b)
-      offset += comb[static_cast<size_t>(b)] * static_cast<float>(8 * xsum[b]);
+    prefetch_scales(row + kScaleLookahead * row_bytes + k / 2, nb, r + kScaleLookahead < n);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t g = 0; g < groups; ++g) {
-      const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * g));
-      const __m512i codes = _mm512_and_si512(
-          _mm512_inserti64x4(_mm512_castsi256_si512(packed), _mm256_srli_epi16(packed, 4), 1),
-          nibble);
-      const __m512i isum = _mm512_dpbusd_epi32(zero, codes, _mm512_loadu_si512(xq + 64 * g));
-      const __m512 term = _mm512_cvtepi32_ps(isum);
-      if (g % 2 == 0) {
-        acc0 = _mm512_fmadd_ps(term, pair_scale(comb.data(), g), acc0);
-      } else {
-        acc1 = _mm512_fmadd_ps(term, pair_scale(comb.data(), g), acc1);
+    for (int64_t c = 0; c < nb; c += 16) {
+      const __m512 cs = chunk_scales(row + k / 2, dx, c, nb);
+      const int64_t g_end = std::min(groups, c / 2 + 8);
+      for (int64_t g = c / 2; g < g_end; ++g) {
+        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * g));
+        const __m512i codes = _mm512_and_si512(
+            _mm512_inserti64x4(_mm512_castsi256_si512(packed), _mm256_srli_epi16(packed, 4), 1),
+            nibble);
+        const __m512i isum =
+            _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, codes, _mm512_loadu_si512(xq + 64 * g)),
+                             _mm512_loadu_si512(offsets.data() + 16 * g));
+        const __m512 term = _mm512_cvtepi32_ps(isum);
+        if (g % 2 == 0) {
+          acc0 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc0);
+        } else {
+          acc1 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc1);
+        }
       }
     }
-    const float v = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - offset;
+    const float v = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     y[r] = bias != nullptr ? v + bias[r] : v;
   }
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
 namespace ivl::runtime {
 namespace {
@@ -22,20 +21,26 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history,
                         std::span<const int32_t> generated) {
   const auto vocab = static_cast<int32_t>(logits.size());
+  // Each distinct token is penalised once: a per-vocabulary mark, set and cleared around the
+  // loop (no set built per token).
+  auto for_each_distinct = [&](std::span<const int32_t> ids, auto&& fn) {
+    if (seen_.size() < static_cast<size_t>(vocab)) seen_.resize(static_cast<size_t>(vocab), 0);
+    for (int32_t id : ids) {
+      if (id < 0 || id >= vocab || seen_[static_cast<size_t>(id)] != 0) continue;
+      seen_[static_cast<size_t>(id)] = 1;
+      fn(logits[static_cast<size_t>(id)]);
+    }
+    for (int32_t id : ids) {
+      if (id >= 0 && id < vocab) seen_[static_cast<size_t>(id)] = 0;
+    }
+  };
   if (options_.repetition_penalty != 1.f) {
     const float p = options_.repetition_penalty;
-    std::unordered_set<int32_t> seen(history.begin(), history.end());
-    for (int32_t id : seen) {
-      if (id < 0 || id >= vocab) continue;
-      float& l = logits[static_cast<size_t>(id)];
-      l = l > 0 ? l / p : l * p;
-    }
+    for_each_distinct(history, [p](float& l) { l = l > 0 ? l / p : l * p; });
   }
   if (options_.presence_penalty != 0.f) {
-    std::unordered_set<int32_t> seen(generated.begin(), generated.end());
-    for (int32_t id : seen) {
-      if (id >= 0 && id < vocab) logits[static_cast<size_t>(id)] -= options_.presence_penalty;
-    }
+    const float p = options_.presence_penalty;
+    for_each_distinct(generated, [p](float& l) { l -= p; });
   }
   if (options_.temperature <= 0.f) {
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());

@@ -26,6 +26,7 @@ class Sampler {
   SamplingOptions options_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;  // reused; no allocation per token
+  std::vector<uint8_t> seen_;                          // per-token marks for the penalties
 };
 
 // log-softmax of `logits` at `id`, and the top-k (id, logprob) pairs, highest first.

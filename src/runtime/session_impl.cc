@@ -1,5 +1,6 @@
 #include "runtime/session_impl.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "model/vision/internvit.h"
@@ -119,6 +120,11 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
   tok::StreamDecoder stream(e.tokenizer(), /*skip_special_tokens=*/true);
   StopText stop_text(request.sampling.stop);
   std::vector<int32_t> history = r.prompt_ids;
+  // Grown up front so the decode loop does not reallocate (bounded: max_new may be huge).
+  const auto expected = static_cast<size_t>(std::min<int64_t>(max_new, 8192));
+  history.reserve(history.size() + expected);
+  r.generated_ids.reserve(expected);
+  r.tokens.reserve(expected);
   r.finish_reason = FinishReason::kLength;
   for (int64_t step = 0; step < max_new; ++step) {
     if (cancelled_.load()) {

@@ -11,6 +11,28 @@
 #include "ops/linear.h"
 
 namespace ivl::model {
+namespace {
+
+// Activation buffers of one forward pass. Decode runs a forward pass per token, and "no
+// allocation in the decode loop" means these must outlive the call: they belong to the calling
+// thread (a session runs on one thread at a time) and only ever grow.
+struct ForwardScratch {
+  std::vector<float> normed, branch, gate_up, act, qkv, ctx;
+  std::vector<int64_t> positions;
+};
+
+ForwardScratch& scratch() {
+  thread_local ForwardScratch s;
+  return s;
+}
+
+template <class T>
+T* sized(std::vector<T>& v, int64_t n) {
+  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
+}  // namespace
 
 Result<Decoder> Decoder::create(const LlmSpec& spec, const LlmWeights& weights) {
   IVL_ASSIGN_OR_RETURN(ops::Rope rope,
@@ -31,12 +53,13 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   const LlmSpec& s = *spec_;
   const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(layer)];
   const int64_t qd = s.q_dim(), kvd = s.kv_dim(), width = qd + 2 * kvd, pos0 = cache.size();
-  std::vector<float> qkv(static_cast<size_t>(n * width));
-  ops::linear(normed, n, l.qkv.w, l.qkv.b(), qkv.data(), pool);
-  std::vector<int64_t> positions(static_cast<size_t>(n));
-  std::iota(positions.begin(), positions.end(), pos0);
+  ForwardScratch& sc = scratch();
+  float* qkv = sized(sc.qkv, n * width);
+  ops::linear(normed, n, l.qkv.w, l.qkv.b(), qkv, pool);
+  int64_t* positions = sized(sc.positions, n);
+  std::iota(positions, positions + n, pos0);
   for (int64_t r = 0; r < n; ++r) {
-    float* q = qkv.data() + r * width;
+    float* q = qkv + r * width;
     float* k = q + qd;
     if (s.qk_norm) {  // Qwen3: RMSNorm per head over head_dim, before RoPE
       const float eps = static_cast<float>(s.rms_norm_eps);
@@ -45,14 +68,14 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
     }
   }
   const int64_t seq_len = pos0 + n;
-  rope_.apply(qkv.data(), n, width, s.num_heads, positions.data(), seq_len);
-  rope_.apply(qkv.data() + qd, n, width, s.num_kv_heads, positions.data(), seq_len);
+  rope_.apply(qkv, n, width, s.num_heads, positions, seq_len);
+  rope_.apply(qkv + qd, n, width, s.num_kv_heads, positions, seq_len);
   for (int64_t r = 0; r < n; ++r) {
-    const float* k = qkv.data() + r * width + qd;
+    const float* k = qkv + r * width + qd;
     std::copy(k, k + kvd, cache.k(layer, pos0 + r));
     std::copy(k + kvd, k + 2 * kvd, cache.v(layer, pos0 + r));
   }
-  std::vector<float> ctx(static_cast<size_t>(n * qd));
+  float* ctx = sized(sc.ctx, n * qd);
   ops::AttentionShape a;
   a.n_q = n;
   a.n_kv = seq_len;
@@ -67,8 +90,8 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   a.q_offset = pos0;
   // bf16 attention pays for packing K and V per call: worth it for prompt blocks, not per token.
   a.bf16 = weights_->bf16_math && n >= 16;
-  ops::attention(qkv.data(), cache.k(layer, 0), cache.v(layer, 0), ctx.data(), a, pool);
-  ops::linear(ctx.data(), n, l.o.w, l.o.b(), out, pool);
+  ops::attention(qkv, cache.k(layer, 0), cache.v(layer, 0), ctx, a, pool);
+  ops::linear(ctx, n, l.o.w, l.o.b(), out, pool);
 }
 
 void Decoder::forward(float* x, int64_t n, KvCache& cache, float* last_logits, ThreadPool* pool,
@@ -77,31 +100,34 @@ void Decoder::forward(float* x, int64_t n, KvCache& cache, float* last_logits, T
   IVL_CHECK(cache.size() + n <= cache.capacity());
   const int64_t h = s.hidden_size, f = s.intermediate_size;
   const float eps = static_cast<float>(s.rms_norm_eps);
-  std::vector<float> normed(static_cast<size_t>(n * h)), branch(static_cast<size_t>(n * h));
-  std::vector<float> gate_up(static_cast<size_t>(n * 2 * f)), act(static_cast<size_t>(n * f));
+  ForwardScratch& sc = scratch();
+  float* normed = sized(sc.normed, n * h);
+  float* branch = sized(sc.branch, n * h);
+  float* gate_up = sized(sc.gate_up, n * 2 * f);
+  float* act = sized(sc.act, n * f);
   for (int64_t i = 0; i < s.num_layers; ++i) {
     const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(i)];
-    ops::rms_norm(x, n, h, l.attn_norm.data(), eps, normed.data());
-    attention(static_cast<int>(i), normed.data(), n, cache, pool, branch.data());
-    ops::add_inplace(x, branch.data(), n * h);
-    ops::rms_norm(x, n, h, l.mlp_norm.data(), eps, normed.data());
-    ops::linear(normed.data(), n, l.gate_up.w, l.gate_up.b(), gate_up.data(), pool);
+    ops::rms_norm(x, n, h, l.attn_norm.data(), eps, normed);
+    attention(static_cast<int>(i), normed, n, cache, pool, branch);
+    ops::add_inplace(x, branch, n * h);
+    ops::rms_norm(x, n, h, l.mlp_norm.data(), eps, normed);
+    ops::linear(normed, n, l.gate_up.w, l.gate_up.b(), gate_up, pool);
     for (int64_t r = 0; r < n; ++r) {
-      float* g = gate_up.data() + r * 2 * f;
+      float* g = gate_up + r * 2 * f;
       ops::silu_mul(g, g + f, f);
-      std::copy(g, g + f, act.data() + r * f);
+      std::copy(g, g + f, act + r * f);
     }
-    ops::linear(act.data(), n, l.down.w, l.down.b(), branch.data(), pool);
-    ops::add_inplace(x, branch.data(), n * h);
+    ops::linear(act, n, l.down.w, l.down.b(), branch, pool);
+    ops::add_inplace(x, branch, n * h);
     tap(
         taps, [i] { return "llm.L" + std::to_string(i) + ".out"; }, x, n, h);
   }
   cache.set_size(cache.size() + n);
-  ops::rms_norm(x, n, h, weights_->final_norm.data(), eps, normed.data());
+  ops::rms_norm(x, n, h, weights_->final_norm.data(), eps, normed);
   tap(
-      taps, [] { return std::string("llm.final_norm.out"); }, normed.data(), n, h);
+      taps, [] { return std::string("llm.final_norm.out"); }, normed, n, h);
   if (last_logits != nullptr) {
-    ops::linear(normed.data() + (n - 1) * h, 1, weights_->head, nullptr, last_logits, pool);
+    ops::linear(normed + (n - 1) * h, 1, weights_->head, nullptr, last_logits, pool);
     tap(
         taps, [] { return std::string("llm.logits.last"); }, last_logits, 1, weights_->head.out);
   }
