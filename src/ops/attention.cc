@@ -59,12 +59,52 @@ void scaled_scores(const float* q, int64_t q_stride, int64_t rows, const float* 
   }
 }
 
+// Few query rows against a long cache (decode): one dot product per key straight from the
+// cache rows — transposing K (the block path's first step) would cost as much as the whole
+// product for a single query.
+IVL_SIMD_CLONES
+void few_queries(const float* q, const float* k, const float* v, float* out,
+                 const AttentionShape& s, int64_t h, float* scores) {
+  const int64_t d = s.head_dim, kvh = h / (s.n_heads / s.n_kv_heads);
+  for (int64_t i = 0; i < s.n_q; ++i) {
+    const float* qi = q + i * s.q_stride + h * d;
+    const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kj = k + j * s.kv_stride + kvh * d;
+      float acc[16] = {};
+      int64_t c = 0;
+      for (; c + 16 <= d; c += 16) {
+        for (int l = 0; l < 16; ++l) acc[l] += qi[c + l] * kj[c + l];
+      }
+      float dot = 0.f;
+      for (; c < d; ++c) dot += qi[c] * kj[c];
+      for (float a : acc) dot += a;
+      scores[j] = dot * s.scale;
+    }
+    softmax_row(scores, n);
+    weighted_sum(scores, n, v + kvh * d, s.kv_stride, d, out + i * s.out_stride + h * d);
+  }
+}
+
 }  // namespace
 
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s,
                ThreadPool* pool) {
   if (s.bf16 && s.head_dim % 2 == 0) {
     attention_bf16(q, k, v, out, s, pool);
+    return;
+  }
+  if (s.n_q <= 4) {
+    auto run = [&](int64_t h0, int64_t h1) {
+      thread_local std::vector<float> scores;
+      if (scores.size() < static_cast<size_t>(s.n_kv)) scores.resize(static_cast<size_t>(s.n_kv));
+      for (int64_t h = h0; h < h1; ++h) few_queries(q, k, v, out, s, h, scores.data());
+    };
+    if (pool != nullptr) {
+      pool->parallel_for(s.n_heads, run);
+    } else {
+      run(0, s.n_heads);
+    }
     return;
   }
   constexpr int64_t kBlock = 32;  // query rows per task

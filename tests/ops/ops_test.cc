@@ -132,6 +132,13 @@ TEST(Attention, MatchesANaiveEvaluationWithGqaAndCausalMask) {
   check_attention(/*bf16=*/false, /*causal=*/true, 37, 0, 1e-5);
 }
 
+// Decode: one to four queries after a cache take the direct per-key path.
+TEST(Attention, FewQueriesAfterACacheMatchANaiveEvaluation) {
+  check_attention(/*bf16=*/false, /*causal=*/true, 1, 70, 1e-5);
+  check_attention(/*bf16=*/false, /*causal=*/true, 3, 45, 1e-5);
+  check_attention(/*bf16=*/false, /*causal=*/false, 4, 20, 1e-5);
+}
+
 // The bf16 path (packed formats): Q, K, V and the probabilities are rounded to bf16 (relative
 // 2^-9 each), so outputs of magnitude ~1 move by a few 1e-3. Query blocks of 48 rows: 100 rows
 // cross block boundaries; the offset makes the causal limit fall inside key panels.
