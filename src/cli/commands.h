@@ -17,6 +17,7 @@ void add_run_command(CLI::App& app, int* exit_code);
 void add_chat_command(CLI::App& app, int* exit_code);
 void add_mkmodel_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
+void add_quantize_command(CLI::App& app, int* exit_code);
 
 // Prints "internvl: error: <message>" to stderr and returns 1.
 int report_error(const Status& status);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   ivl::cli::add_chat_command(app, &exit_code);
   ivl::cli::add_mkmodel_command(app, &exit_code);
   ivl::cli::add_bench_command(app, &exit_code);
+  ivl::cli::add_quantize_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -89,6 +89,15 @@ ordered_json summarize_model(const model::ModelDescription& d, const tok::Tokeni
   s["llm"] = llm_summary(d);
   s["parameters"] = {
       {"vision", vit}, {"projector", proj}, {"llm", llm}, {"total", vit + proj + llm}};
+  if (const auto& q = c.quantization) {
+    s["quantization"] = {{"version", q->version},
+                         {"llm", std::string(io::quantized_format_name(q->llm))},
+                         {"vision", std::string(io::quantized_format_name(q->vision))},
+                         {"block", q->block},
+                         {"scale", q->scale},
+                         {"layout", q->layout},
+                         {"source", q->source}};
+  }
   s["template"] = {{"name", std::string(tmpl.name)},
                    {"source", c.template_inferred ? "inferred from the LLM type" : "config.json"},
                    {"stop_token", std::string(tmpl.stop_token)},
@@ -158,6 +167,15 @@ std::string format_summary(const ordered_json& s) {
                          millions(n["projector"].get<int64_t>()) + ", llm " +
                          millions(n["llm"].get<int64_t>()) + ", total " +
                          millions(n["total"].get<int64_t>()));
+  if (s.contains("quantization")) {
+    const auto& q = s["quantization"];
+    line("quantized",
+         "llm " + q["llm"].get<std::string>() + ", vision " + q["vision"].get<std::string>() +
+             " (" + q["layout"].get<std::string>() + ", blocks of " + q["block"].dump() + ", " +
+             q["scale"].get<std::string>() + " scales; used in place)" +
+             (q["source"].get<std::string>().empty() ? ""
+                                                     : ", from " + q["source"].get<std::string>()));
+  }
   const auto& t = s["template"];
   line("template", t["name"].get<std::string>() + " (" + t["source"].get<std::string>() +
                        "), stop " + t["stop_token"].get<std::string>() + " = " +

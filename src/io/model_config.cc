@@ -245,7 +245,71 @@ void read_generation_config(const std::filesystem::path& path, ModelConfig* c, P
   c->generation = std::move(g);
 }
 
+// The internvl_cpp_quantization block. Values this build cannot read are kUnsupported (a newer
+// version, another block size); unknown format names list the known ones.
+void parse_quantization(FieldReader& root, ModelConfig* c, Problems* p) {
+  if (!root.has(kQuantizationKey)) return;
+  std::optional<FieldReader> q = root.optional_object(kQuantizationKey);
+  if (!q) return;  // wrong type: recorded by the reader
+  QuantizationConfig out;
+  out.version = q->integer("version", {.min = 1});
+  if (out.version > kQuantizationVersion) {
+    p->unsupported.push_back(q->path() + ".version " + std::to_string(out.version) +
+                             " is newer than this build reads (" +
+                             std::to_string(kQuantizationVersion) + "); update internvl.cpp");
+  }
+  auto format = [&](std::string_view key) {
+    const std::string name = q->string(key);
+    if (auto f = quantized_format_from_name(name)) return *f;
+    if (const nlohmann::json* v = q->raw(key); v != nullptr && v->is_string()) {
+      p->unsupported.push_back(q->path() + "." + std::string(key) + " \"" + name +
+                               "\" is not a quantized format this engine reads (supported: stored, "
+                               "q8_0, q4_0)");
+    }
+    return QuantizedFormat::kStored;
+  };
+  out.llm = format("llm");
+  out.vision = format("vision");
+  out.block = q->integer_or("block", 32);
+  out.scale = q->string_or("scale", "f16");
+  out.layout = q->string_or("layout", "rows");
+  out.source = q->string_or("source", "");
+  if (out.block != 32) {
+    p->unsupported.push_back(q->path() + ".block " + std::to_string(out.block) +
+                             " is not supported (supported: 32)");
+  }
+  if (out.scale != "f16") {
+    p->unsupported.push_back(q->path() + ".scale \"" + out.scale +
+                             "\" is not supported (supported: f16)");
+  }
+  if (out.layout != "rows") {
+    p->unsupported.push_back(q->path() + ".layout \"" + out.layout +
+                             "\" is not supported (supported: rows)");
+  }
+  c->quantization = std::move(out);
+}
+
 }  // namespace
+
+std::string_view quantized_format_name(QuantizedFormat format) {
+  switch (format) {
+    case QuantizedFormat::kStored:
+      return "stored";
+    case QuantizedFormat::kQ8_0:
+      return "q8_0";
+    case QuantizedFormat::kQ4_0:
+      return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<QuantizedFormat> quantized_format_from_name(std::string_view name) {
+  for (QuantizedFormat f :
+       {QuantizedFormat::kStored, QuantizedFormat::kQ8_0, QuantizedFormat::kQ4_0}) {
+    if (name == quantized_format_name(f)) return f;
+  }
+  return std::nullopt;
+}
 
 std::string_view layout_name(CheckpointLayout layout) {
   return layout == CheckpointLayout::kOriginal ? "original (InternVLChatModel)"
@@ -283,6 +347,7 @@ Result<ModelConfig> parse_model_config(const nlohmann::json& config, const std::
     parse_native(root, &c, &p);
   }
   check_top_level(root, &c);
+  parse_quantization(root, &c, &p);
   IVL_RETURN_IF_ERROR(p.to_status(source));
   return c;
 }

@@ -105,6 +105,26 @@ struct GenerationDefaults {
   std::optional<int64_t> top_k;
 };
 
+// The block `internvl quantize` adds to config.json (docs/architecture.md "Quantized
+// checkpoints"): which parts' linear-layer matrices the safetensors files hold as quantized rows
+// (dtype U8, shape [rows, row bytes]) instead of floats.
+inline constexpr std::string_view kQuantizationKey = "internvl_cpp_quantization";
+inline constexpr int64_t kQuantizationVersion = 1;
+
+enum class QuantizedFormat { kStored, kQ8_0, kQ4_0 };
+std::string_view quantized_format_name(QuantizedFormat format);  // "stored", "q8_0", "q4_0"
+std::optional<QuantizedFormat> quantized_format_from_name(std::string_view name);
+
+struct QuantizationConfig {
+  int64_t version = kQuantizationVersion;
+  QuantizedFormat llm = QuantizedFormat::kStored;     // the LLM's matrices (and lm_head)
+  QuantizedFormat vision = QuantizedFormat::kStored;  // InternViT + projector matrices
+  int64_t block = 32;                                 // weights per scale
+  std::string scale = "f16";
+  std::string layout = "rows";
+  std::string source;  // the directory name it was quantized from (informational, may be empty)
+};
+
 struct ModelConfig {
   CheckpointLayout layout = CheckpointLayout::kOriginal;
   std::string architecture;  // "InternVLChatModel" / "InternVLForConditionalGeneration"
@@ -121,6 +141,7 @@ struct ModelConfig {
   ImageConfig image;
   std::optional<int64_t> image_token_id;  // native layout only; else resolved via the tokenizer
   std::optional<GenerationDefaults> generation;
+  std::optional<QuantizationConfig> quantization;  // set for a checkpoint from `internvl quantize`
   std::vector<std::string> files_read;  // config.json and the optional files that were found
 
   // Visual tokens per tile: (image_size / patch)^2 * downsample_ratio^2 (256 for InternVL).

@@ -16,6 +16,38 @@ std::vector<std::string> llm_source_names(io::CheckpointLayout layout, const std
   return {hf_name, "language_model." + hf_name};
 }
 
+std::vector<WeightRule> model_weight_rules(const io::ModelConfig& config, const Backbone& backbone,
+                                           const LlmSpec& llm) {
+  std::vector<WeightRule> rules = internvit_rules(config.vision, config.layout);
+  for (WeightRule& r : projector_rules(config, llm.hidden_size)) rules.push_back(std::move(r));
+  for (WeightRule& r : backbone.weight_rules(llm)) {
+    std::vector<std::string> sources;
+    for (const std::string& s : r.sources) {
+      for (std::string& n : llm_source_names(config.layout, s)) sources.push_back(std::move(n));
+    }
+    r.sources = std::move(sources);
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+std::optional<QuantizedParts> quantized_parts(const io::ModelConfig& config) {
+  if (!config.quantization) return std::nullopt;
+  auto layout = [](io::QuantizedFormat f) {
+    switch (f) {
+      case io::QuantizedFormat::kQ8_0:
+        return ops::MatrixLayout::kQ8_0;
+      case io::QuantizedFormat::kQ4_0:
+        return ops::MatrixLayout::kQ4_0;
+      case io::QuantizedFormat::kStored:
+        break;
+    }
+    return ops::MatrixLayout::kRows;
+  };
+  return QuantizedParts{.llm = layout(config.quantization->llm),
+                        .vision = layout(config.quantization->vision)};
+}
+
 Result<ModelDescription> open_model_description(const std::filesystem::path& dir) {
   ModelDescription d;
   d.dir = dir;
@@ -24,17 +56,8 @@ Result<ModelDescription> open_model_description(const std::filesystem::path& dir
   IVL_ASSIGN_OR_RETURN(d.llm, d.backbone->make_spec(d.config.text));
   IVL_ASSIGN_OR_RETURN(d.checkpoint, io::Checkpoint::open(dir));
 
-  std::vector<WeightRule> rules = internvit_rules(d.config.vision, d.config.layout);
-  for (WeightRule& r : projector_rules(d.config, d.llm.hidden_size)) rules.push_back(std::move(r));
-  for (WeightRule& r : d.backbone->weight_rules(d.llm)) {
-    std::vector<std::string> sources;
-    for (const std::string& s : r.sources) {
-      for (std::string& n : llm_source_names(d.config.layout, s)) sources.push_back(std::move(n));
-    }
-    r.sources = std::move(sources);
-    rules.push_back(std::move(r));
-  }
-  auto resolved = resolve_weights(rules, *d.checkpoint);
+  const std::vector<WeightRule> rules = model_weight_rules(d.config, *d.backbone, d.llm);
+  auto resolved = resolve_weights(rules, *d.checkpoint, quantized_parts(d.config));
   if (!resolved.ok()) return resolved.status().with_context(dir.string());
   d.weights = std::move(resolved->table);
   d.unused_tensors = std::move(resolved->unused);

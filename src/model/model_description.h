@@ -16,6 +16,7 @@
 #include "ivl/status.h"
 #include "model/llm/backbone.h"
 #include "model/llm/llm_spec.h"
+#include "model/weight_rules.h"
 #include "model/weight_table.h"
 
 namespace ivl::model {
@@ -37,6 +38,14 @@ struct ModelDescription {
 // the backbone, and resolves every weight. All missing or mis-shaped tensors are reported in
 // one error.
 Result<ModelDescription> open_model_description(const std::filesystem::path& dir);
+
+// Every weight rule of the model `config` describes (InternViT, projector, the backbone's LLM
+// rules with their checkpoint names for the layout).
+std::vector<WeightRule> model_weight_rules(const io::ModelConfig& config, const Backbone& backbone,
+                                           const LlmSpec& llm);
+
+// The quantized parts a config's quantization block declares (nullopt without a block).
+std::optional<QuantizedParts> quantized_parts(const io::ModelConfig& config);
 
 // Checkpoint names under which an LLM tensor named `hf_name` in its own *ForCausalLM checkpoint
 // ("model.layers.0.mlp.up_proj.weight", "lm_head.weight") is stored in `layout`.

@@ -47,9 +47,11 @@ class Builder {
     return v;
   }
 
-  // Appends the rows of weight `name` (a [rows, ...] tensor flattened to [rows, in]) to m.
+  // Appends the rows of weight `name` (a [rows, ...] tensor flattened to [rows, in]) to m, a
+  // kRows matrix.
   void append(ops::Matrix* m, const std::string& name) {
     const WeightRef& r = ref(name);
+    IVL_CHECK_MSG(!r.quantized(), name.c_str());
     const int64_t in = r.numel() / r.shape[0];
     if (m->segments.empty() && m->out == 0) {
       m->in = in;
@@ -57,9 +59,7 @@ class Builder {
     }
     IVL_CHECK(m->in == in);
     const size_t row_bytes = static_cast<size_t>(in) * dtype_size(r.dtype());
-    std::vector<RowRange> rows =
-        r.rows.empty() ? std::vector<RowRange>{{0, r.source.shape[0]}} : r.rows;
-    for (const RowRange& rr : rows) {
+    for (const RowRange& rr : row_ranges(r)) {
       const std::byte* src = r.source.data + static_cast<size_t>(rr.begin) * row_bytes;
       const int64_t n = rr.end - rr.begin;
       if (m->dtype == r.dtype()) {
@@ -78,18 +78,62 @@ class Builder {
     }
   }
 
-  // Packs m into the current format's layout (or the nearest that fits its shape).
-  ops::Matrix finish(ops::Matrix m) {
+  static std::vector<RowRange> row_ranges(const WeightRef& r) {
+    return r.rows.empty() ? std::vector<RowRange>{{0, r.source.shape[0]}} : r.rows;
+  }
+
+  // The layout the current format gives a matrix with `in` columns (the fallbacks of
+  // WeightFormats: q4_0 -> q8_0 -> bf16 -> as stored).
+  ops::MatrixLayout layout_for(int64_t in) const {
     ops::MatrixLayout layout = ops::MatrixLayout::kRows;
     if (format_ == WeightFormat::kBF16) layout = ops::MatrixLayout::kBF16Panels;
     if (format_ == WeightFormat::kQ8_0) layout = ops::MatrixLayout::kQ8_0;
     if (format_ == WeightFormat::kQ4_0) layout = ops::MatrixLayout::kQ4_0;
-    if (layout == ops::MatrixLayout::kQ4_0 && !ops::layout_fits(layout, m.in))
-      layout = ops::MatrixLayout::kQ8_0;
-    if (layout == ops::MatrixLayout::kQ8_0 && !ops::layout_fits(layout, m.in))
-      layout = ops::MatrixLayout::kBF16Panels;
-    if (layout == ops::MatrixLayout::kBF16Panels && !ops::layout_fits(layout, m.in))
+    if (ops::is_quantized_rows(layout)) {
+      layout = ops::quantized_layout_for(layout, in);
+      if (layout == ops::MatrixLayout::kRows) layout = ops::MatrixLayout::kBF16Panels;
+    }
+    if (layout == ops::MatrixLayout::kBF16Panels && !ops::layout_fits(layout, in))
       layout = ops::MatrixLayout::kRows;
+    return layout;
+  }
+
+  // A matrix of which at least one part is stored as quantized rows (a quantized checkpoint):
+  // those rows are used in place; float parts (none in files `internvl quantize` writes) are
+  // quantized into the arena like any matrix at load.
+  ops::Matrix quantized(const std::vector<std::string>& names) {
+    const WeightRef& first = ref(names.front());
+    const int64_t in = first.shape[1];
+    const ops::MatrixLayout layout = layout_for(in);
+    ops::Matrix m;
+    m.layout = layout;
+    m.dtype = DType::kU8;
+    m.in = in;
+    for (const std::string& name : names) {
+      const WeightRef& r = ref(name);
+      IVL_CHECK(r.shape.size() == 2 && r.shape[1] == in);
+      if (r.quantized()) {
+        // resolve_weights checked the row bytes against the config's format, and
+        // build_runtime_weights resolved this part's format to the same one.
+        IVL_CHECK_MSG(r.layout == layout, name.c_str());
+        for (const RowRange& rr : row_ranges(r)) {
+          m.append(r.source.data + static_cast<size_t>(rr.begin) * r.source_row_bytes(),
+                   rr.end - rr.begin);
+        }
+        continue;
+      }
+      ops::Matrix part;
+      append(&part, name);
+      const ops::Matrix packed = finish(std::move(part));
+      IVL_CHECK(packed.layout == layout && packed.segments.size() == 1);
+      m.append(packed.segments[0].data, packed.out);
+    }
+    return m;
+  }
+
+  // Packs m into the current format's layout (or the nearest that fits its shape).
+  ops::Matrix finish(ops::Matrix m) {
+    const ops::MatrixLayout layout = layout_for(m.in);
     if (layout == ops::MatrixLayout::kRows) return m;
     const size_t before = out_->arena.bytes_used();
     ops::Matrix packed = ops::pack_matrix(m, layout, out_->arena, pool_);
@@ -105,8 +149,18 @@ class Builder {
 
   Linear linear(std::initializer_list<std::string> parts, bool bias) {
     Linear l;
-    for (const std::string& p : parts) append(&l.w, p + ".weight");
-    l.w = finish(std::move(l.w));
+    std::vector<std::string> names;
+    bool any_quantized = false;
+    for (const std::string& p : parts) {
+      names.push_back(p + ".weight");
+      any_quantized |= ref(names.back()).quantized();
+    }
+    if (any_quantized) {
+      l.w = quantized(names);
+    } else {
+      for (const std::string& n : names) append(&l.w, n);
+      l.w = finish(std::move(l.w));
+    }
     if (bias) {
       for (const std::string& p : parts) {
         std::vector<float> b = vector(p + ".bias");
@@ -123,7 +177,10 @@ class Builder {
     return m;
   }
 
-  ops::Matrix matrix(const std::string& name) { return finish(table(name)); }
+  ops::Matrix matrix(const std::string& name) {
+    if (ref(name).quantized()) return quantized({name});
+    return finish(table(name));
+  }
 
  private:
   const WeightTable& table_;
@@ -177,15 +234,72 @@ void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
   }
 }
 
+// ivl::weight_format_name lives in the runtime library, above this one.
+const char* format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kAuto:
+      return "auto";
+    case WeightFormat::kStored:
+      return "stored";
+    case WeightFormat::kF32:
+      return "f32";
+    case WeightFormat::kBF16:
+      return "bf16";
+    case WeightFormat::kQ8_0:
+      return "q8_0";
+    case WeightFormat::kQ4_0:
+      return "q4_0";
+  }
+  return "?";
+}
+
 }  // namespace
+
+Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightFormats asked) {
+  struct Part {
+    WeightFormat* format;
+    std::optional<io::QuantizedFormat> in_file;
+    const char* what;
+    const char* option;
+  };
+  std::optional<io::QuantizedFormat> llm, vision;
+  if (config.quantization) {
+    llm = config.quantization->llm;
+    vision = config.quantization->vision;
+  }
+  for (const Part& p : {Part{&asked.llm, llm, "LLM", "--quant / EngineOptions::llm_weights"},
+                        Part{&asked.vision, vision, "vision tower and projector",
+                             "--vision-quant / EngineOptions::vision_weights"}}) {
+    WeightFormat file = WeightFormat::kAuto;
+    if (p.in_file == io::QuantizedFormat::kQ8_0) file = WeightFormat::kQ8_0;
+    if (p.in_file == io::QuantizedFormat::kQ4_0) file = WeightFormat::kQ4_0;
+    if (file == WeightFormat::kAuto) {  // a float part: converted at load as asked
+      if (*p.format == WeightFormat::kAuto) *p.format = WeightFormat::kBF16;
+      continue;
+    }
+    // A quantized part is used as stored; its float weights are gone.
+    const WeightFormat f = *p.format;
+    if (f == WeightFormat::kAuto || f == WeightFormat::kStored || f == file) {
+      *p.format = file;
+      continue;
+    }
+    return Status::invalid_argument(
+        std::string("the ") + p.what + " matrices of this checkpoint are quantized to " +
+        format_name(file) + " in the file (\"" + std::string(io::kQuantizationKey) +
+        "\" in config.json), so they cannot be loaded as " + format_name(f) + " (" + p.option +
+        " accepts auto, stored or " + format_name(file) + " here); for " + format_name(f) +
+        ", load or quantize from the original float checkpoint");
+  }
+  return asked;
+}
 
 Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescription& model,
                                                               WeightFormats formats,
                                                               ThreadPool* pool) {
   auto out = std::make_unique<RuntimeWeights>();
-  for (WeightFormat* f : {&formats.llm, &formats.vision}) {
-    if (*f == WeightFormat::kAuto) *f = WeightFormat::kBF16;
-  }
+  auto resolved = resolve_formats(model.config, formats);
+  if (!resolved.ok()) return resolved.status().with_context(model.dir.string());
+  formats = *resolved;
   out->formats = formats;
   Builder b(model, out.get(), pool);
   auto packed = [](WeightFormat f) {
@@ -201,9 +315,11 @@ Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescrip
   b.set_format(formats.llm);
   build_llm(b, model.llm, &out->llm);
   out->llm.bf16_math = packed(formats.llm);
-  if (out->arena.bytes_used() > 0 || !out->owned.empty()) {
+  if (!model.config.quantization && (out->arena.bytes_used() > 0 || !out->owned.empty())) {
     // Conversion read the checkpoint once; drop those pages from this process's resident set
     // (still-used views, like the embedding, fault back in from the page cache on access).
+    // Not for a quantized checkpoint: its matrices are used in place from the mapping (the
+    // few converted ones were released one by one in finish()).
     for (const std::string& f : model.checkpoint->files()) {
       release_resident_pages(model.checkpoint->file(f)->mapped_bytes());
     }

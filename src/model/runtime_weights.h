@@ -23,7 +23,9 @@ namespace ivl::model {
 // A matrix whose shape a format cannot hold falls back: q4_0 needs K % 64 == 0, else q8_0;
 // q8_0 needs K % 32 == 0, else bf16 (e.g. InternViT's patch embedding, K = 588).
 // kAuto resolves to kBF16 (the official inference precision, and the bf16 bandwidth bound for
-// decode).
+// decode) — except for a part that a quantized checkpoint (io::QuantizationConfig) stores as
+// q8_0 / q4_0: there kAuto and kStored mean the file's format, used in place, and any other
+// format is an error (the float weights are not in the file).
 struct WeightFormats {
   WeightFormat llm = WeightFormat::kAuto;
   WeightFormat vision = WeightFormat::kAuto;
@@ -82,6 +84,10 @@ struct RuntimeWeights {
   WeightFormats formats;                        // as resolved (never kAuto)
   size_t owned_bytes = 0;                       // bytes of converted copies (both kinds)
 };
+
+// The formats `asked` resolves to for a checkpoint with `config` (never kAuto); kInvalidArgument
+// when a quantized part is asked for another format than its own.
+Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightFormats asked);
 
 // Packs or quantizes on `pool` (may be null). Afterwards the checkpoint pages that conversion
 // read are dropped from the resident set (they are re-read from the page cache if needed).

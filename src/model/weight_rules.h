@@ -2,12 +2,15 @@
 // WeightTable with every missing, mis-shaped or mistyped tensor reported at once.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/checkpoint.h"
 #include "ivl/status.h"
 #include "model/weight_table.h"
+#include "ops/matrix.h"
 
 namespace ivl::model {
 
@@ -30,6 +33,22 @@ WeightRule plain_rule(std::string canonical, std::vector<std::string> sources, S
 WeightRule rows_rule(std::string canonical, std::vector<std::string> sources, Shape source_shape,
                      std::vector<RowRange> rows, bool required = true);
 
+// The model part whose linear-layer matrix the canonical weight `name` is: kVision for
+// InternViT's attn.{q,k,v,proj} and mlp.{fc1,fc2} and the projector's fc1/fc2, kLlm for the
+// decoder's attn.{q,k,v,o}, mlp.{gate,up,down} and the head; kNone for everything else (norms,
+// biases, embeddings, the patch embedding). These are the tensors a quantized checkpoint may
+// hold as quantized rows.
+enum class MatrixPart { kNone, kVision, kLlm };
+MatrixPart matrix_part(std::string_view canonical);
+
+// What a quantized checkpoint's config says its parts' matrices are (kRows: not quantized; else
+// kQ8_0 / kQ4_0, each matrix falling back as ops::quantized_layout_for says).
+struct QuantizedParts {
+  ops::MatrixLayout llm = ops::MatrixLayout::kRows;
+  ops::MatrixLayout vision = ops::MatrixLayout::kRows;
+  ops::MatrixLayout of(MatrixPart part) const;
+};
+
 struct ResolvedWeights {
   WeightTable table;
   std::vector<std::string> unused;  // checkpoint tensors no rule asked for
@@ -38,7 +57,13 @@ struct ResolvedWeights {
 // Resolves `rules` against `checkpoint`. Fails with kInvalidArgument listing every missing
 // required tensor, every shape mismatch (expected vs found, with the file), and with
 // kUnsupported for tensors of a dtype the engine cannot compute with (only F32/F16/BF16).
+// `quantized` (a checkpoint with the quantization block): a matrix of a quantized part may
+// instead be a U8 tensor [source rows, ops::quant_row_bytes(layout, in)], `in` taken from the
+// rule's shape; the WeightRef then says which layout. A U8 tensor anywhere else (no block, a
+// vector or embedding, an unquantized part, a matrix whose K does not fit, wrong row bytes) is
+// kCorruptData naming the tensor.
 Result<ResolvedWeights> resolve_weights(const std::vector<WeightRule>& rules,
-                                        const io::Checkpoint& checkpoint);
+                                        const io::Checkpoint& checkpoint,
+                                        const std::optional<QuantizedParts>& quantized = {});
 
 }  // namespace ivl::model

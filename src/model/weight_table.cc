@@ -4,8 +4,13 @@
 
 namespace ivl::model {
 
+size_t WeightRef::source_row_bytes() const {
+  return source.shape.empty() ? dtype_size(source.dtype)
+                              : source.nbytes() / static_cast<size_t>(source.shape[0]);
+}
+
 TensorView WeightRef::view() const {
-  IVL_CHECK_MSG(contiguous(), name.c_str());
+  IVL_CHECK_MSG(contiguous() && !quantized(), name.c_str());
   if (rows.empty()) return TensorView{source.dtype, shape, source.data};
   int64_t row_elems = source.shape.empty() ? 1 : source.numel() / source.shape[0];
   size_t offset = static_cast<size_t>(rows[0].begin * row_elems) * dtype_size(source.dtype);
@@ -17,11 +22,8 @@ std::vector<std::byte> WeightRef::gather_bytes() const {
     auto b = source.bytes();
     return {b.begin(), b.end()};
   }
-  const size_t row_bytes = source.shape.empty()
-                               ? dtype_size(source.dtype)
-                               : source.nbytes() / static_cast<size_t>(source.shape[0]);
+  const size_t row_bytes = source_row_bytes();
   std::vector<std::byte> out;
-  out.reserve(static_cast<size_t>(numel()) * dtype_size(source.dtype));
   for (const RowRange& r : rows) {
     const std::byte* begin = source.data + static_cast<size_t>(r.begin) * row_bytes;
     out.insert(out.end(), begin, begin + static_cast<size_t>(r.end - r.begin) * row_bytes);

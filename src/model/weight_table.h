@@ -13,6 +13,10 @@
 // A fused source tensor (InternViT `attn.qkv`, Phi-3 `qkv_proj`/`gate_up_proj`, InternLM2's
 // grouped `wqkv`) is not copied: the canonical weight lists the row ranges of the source that,
 // concatenated in order, form it. Kernels that need packed layouts build them from these views.
+//
+// In a quantized checkpoint (`internvl quantize`) a linear layer's matrix may be stored as
+// quantized rows: the source tensor is U8 [rows, quant_row_bytes], `layout` says which rows, and
+// `shape` stays the logical float shape [rows, in]; row ranges select the same rows as before.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "core/tensor_view.h"
+#include "ops/matrix.h"
 
 namespace ivl::model {
 
@@ -36,12 +41,16 @@ struct WeightRef {
   TensorView source;           // the whole source tensor (view into the mapping)
   Shape shape;                 // logical shape of this weight
   std::vector<RowRange> rows;  // empty: the whole source; else these row ranges, in order
+  ops::MatrixLayout layout = ops::MatrixLayout::kRows;  // kQ8_0 / kQ4_0: quantized rows (U8)
 
   DType dtype() const { return source.dtype; }
+  bool quantized() const { return layout != ops::MatrixLayout::kRows; }
+  // Bytes of one row (dim 0) of the source tensor.
+  size_t source_row_bytes() const;
   int64_t numel() const { return shape_numel(shape); }
   // True when the weight is one contiguous byte range of the source (then view() is valid).
   bool contiguous() const { return rows.size() <= 1; }
-  // The weight as a plain view; only for contiguous() weights.
+  // The weight as a plain view; only for contiguous(), unquantized weights.
   TensorView view() const;
   // The weight's bytes, rows concatenated in order (a copy: for packing and tests).
   std::vector<std::byte> gather_bytes() const;

@@ -1,14 +1,25 @@
 #include "ops/matrix.h"
 
 #include "core/check.h"
+#include "ops/packed_formats.h"
 
 namespace ivl::ops {
 
+bool is_quantized_rows(MatrixLayout layout) {
+  return layout == MatrixLayout::kQ8_0 || layout == MatrixLayout::kQ4_0;
+}
+
+size_t Matrix::row_bytes() const {
+  if (layout == MatrixLayout::kRows) return static_cast<size_t>(in) * dtype_size(dtype);
+  IVL_CHECK_MSG(is_quantized_rows(layout), "row_bytes: a panel layout has no rows");
+  return quant_row_bytes(layout, in);
+}
+
 void Matrix::append(const std::byte* data, int64_t rows) {
-  const size_t row_bytes = static_cast<size_t>(in) * dtype_size(dtype);
+  const size_t bytes = row_bytes();
   if (!segments.empty()) {
     MatrixSegment& last = segments.back();
-    if (last.data + static_cast<size_t>(last.rows) * row_bytes == data) {
+    if (last.data + static_cast<size_t>(last.rows) * bytes == data) {
       last.rows += rows;
       out += rows;
       return;
@@ -19,9 +30,9 @@ void Matrix::append(const std::byte* data, int64_t rows) {
 }
 
 const std::byte* Matrix::row(int64_t r) const {
-  const size_t row_bytes = static_cast<size_t>(in) * dtype_size(dtype);
+  const size_t bytes = row_bytes();
   for (const MatrixSegment& s : segments) {
-    if (r < s.rows) return s.data + static_cast<size_t>(r) * row_bytes;
+    if (r < s.rows) return s.data + static_cast<size_t>(r) * bytes;
     r -= s.rows;
   }
   IVL_CHECK_MSG(false, "matrix row out of range");

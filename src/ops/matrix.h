@@ -13,7 +13,7 @@
 namespace ivl::ops {
 
 struct MatrixSegment {
-  const std::byte* data = nullptr;  // rows × in elements of the matrix dtype, row-major
+  const std::byte* data = nullptr;  // rows × row_bytes() bytes, row-major
   int64_t rows = 0;
 };
 
@@ -21,21 +21,31 @@ struct MatrixSegment {
 enum class MatrixLayout {
   kRows,        // row segments of `dtype` (F32, BF16 or F16), exact float32 kernels
   kBF16Panels,  // bf16, packed in panels of 32 output rows for the AVX-512 BF16 kernels
-  kQ8_0,        // int8 + one fp16 scale per 32 weights, row by row
-  kQ4_0,        // 4-bit + one fp16 scale per 32 weights, row by row
+  kQ8_0,        // int8 + one fp16 scale per 32 weights, row by row (row segments)
+  kQ4_0,        // 4-bit + one fp16 scale per 32 weights, row by row (row segments)
 };
 
+// True for the row-wise quantized layouts (kQ8_0, kQ4_0).
+bool is_quantized_rows(MatrixLayout layout);
+
 struct Matrix {
-  DType dtype = DType::kF32;  // kRows: F32, BF16 or F16
+  DType dtype = DType::kF32;  // kRows: F32, BF16 or F16; quantized rows: U8
   int64_t out = 0;
   int64_t in = 0;
-  std::vector<MatrixSegment> segments;  // kRows only
+  // kRows and the quantized row layouts: the rows, in order. A quantized matrix read from a
+  // quantized checkpoint keeps one segment per source tensor (or row range of a fused one), in
+  // place in the mapping; one quantized at load is a single segment in the weight arena.
+  std::vector<MatrixSegment> segments;
   MatrixLayout layout = MatrixLayout::kRows;
-  const std::byte* packed = nullptr;  // other layouts: the whole matrix (owned elsewhere)
+  const std::byte* packed = nullptr;  // kBF16Panels: the whole matrix (owned elsewhere)
 
-  // Appends rows; merges with the previous segment when they are adjacent in memory.
+  // Bytes of one row: in × dtype size (kRows), quant_row_bytes (quantized rows). Not for
+  // kBF16Panels.
+  size_t row_bytes() const;
+  // Appends rows (layout, dtype and `in` must be set); merges with the previous segment when
+  // they are adjacent in memory.
   void append(const std::byte* data, int64_t rows);
-  // Pointer to row r (r < out); kRows only.
+  // Pointer to row r (r < out); kRows and quantized rows only.
   const std::byte* row(int64_t r) const;
 };
 

@@ -126,6 +126,22 @@ void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst
   }
 }
 
+MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in) {
+  if (layout == MatrixLayout::kQ4_0 && !layout_fits(layout, in)) layout = MatrixLayout::kQ8_0;
+  if (layout == MatrixLayout::kQ8_0 && !layout_fits(layout, in)) layout = MatrixLayout::kRows;
+  return is_quantized_rows(layout) ? layout : MatrixLayout::kRows;
+}
+
+void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, MatrixLayout layout,
+                   std::byte* dst, float* scratch) {
+  const size_t src_row = static_cast<size_t>(in) * dtype_size(dtype);
+  const size_t dst_row = quant_row_bytes(layout, in);
+  for (int64_t r = 0; r < rows; ++r) {
+    widen_row(src + static_cast<size_t>(r) * src_row, dtype, in, scratch);
+    quantize_row(scratch, in, layout, dst + static_cast<size_t>(r) * dst_row);
+  }
+}
+
 void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w) {
   if (layout == MatrixLayout::kQ8_0) {
     const auto* q = reinterpret_cast<const int8_t*>(src);
@@ -146,12 +162,16 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
   IVL_CHECK(src.layout == MatrixLayout::kRows && layout != MatrixLayout::kRows);
   IVL_CHECK(layout_fits(layout, src.in));
   Matrix m;
-  m.dtype = src.dtype;
+  m.dtype = is_quantized_rows(layout) ? DType::kU8 : src.dtype;
   m.out = src.out;
   m.in = src.in;
   m.layout = layout;
   std::byte* dst = arena.allocate(packed_bytes(layout, src.out, src.in));
-  m.packed = dst;
+  if (is_quantized_rows(layout)) {
+    m.segments.push_back({dst, src.out});
+  } else {
+    m.packed = dst;
+  }
   const int64_t k = src.in;
   const int64_t units =
       layout == MatrixLayout::kBF16Panels ? (src.out + kPanelRows - 1) / kPanelRows : src.out;
@@ -165,9 +185,8 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
         }
         pack_panel(rows.data(), n, k, reinterpret_cast<uint16_t*>(dst) + u * kPanelRows * k);
       } else {
-        widen_row(src.row(u), src.dtype, k, rows.data());
-        quantize_row(rows.data(), k, layout,
-                     dst + static_cast<size_t>(u) * quant_row_bytes(layout, k));
+        quantize_rows(src.row(u), src.dtype, 1, k, layout,
+                      dst + static_cast<size_t>(u) * quant_row_bytes(layout, k), rows.data());
       }
     }
   };

@@ -15,7 +15,10 @@
 //   of group g holds code[64g + j] in its low nibble and code[64g + 32 + j] in its high nibble,
 //   so unpacking one 32-byte group gives the two 32-blocks in the two halves of a zmm register.
 //   As in llama.cpp's q4_0, d = w_max / -8 where w_max is the block's value of largest |w|.
-// Rows are one sequential stream each, which is what decode's GEMV wants.
+// Rows are one sequential stream each, which is what decode's GEMV wants. A quantized matrix is
+// a list of row segments (Matrix::segments): one in the weight arena when quantized at load, or
+// one per source tensor, in place in the mapping, when read from a quantized checkpoint
+// (`internvl quantize`, docs/architecture.md "Quantized checkpoints"); both hold the same bytes.
 #pragma once
 
 #include <cstddef>
@@ -38,9 +41,21 @@ size_t quant_row_bytes(MatrixLayout layout, int64_t in);
 // Whether a matrix with `in` columns can use the layout (K even / multiple of 32 / of 64).
 bool layout_fits(MatrixLayout layout, int64_t in);
 
-// Converts a kRows matrix (any dtype, any segments) into `layout`, in memory from `arena`.
-// Requires layout_fits(layout, src.in). Parallel over rows when pool is given.
+// The row-quantized layout a matrix with `in` columns gets when `layout` (kQ8_0 or kQ4_0) is
+// asked for: q4_0 needs K % 64 == 0, else q8_0; q8_0 needs K % 32 == 0, else kRows (not
+// quantized). kRows and kBF16Panels give kRows.
+MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in);
+
+// Converts a kRows matrix (any dtype, any segments) into `layout`, in memory from `arena`
+// (quantized rows: one segment). Requires layout_fits(layout, src.in). Parallel over rows when
+// pool is given.
 Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool);
+
+// Quantizes `rows` consecutive rows of `in` elements of float `dtype` (F32, BF16, F16) at src
+// into the row layout (q8_0 or q4_0) at dst: exactly what pack_matrix does for each row (the
+// quantizer of `internvl quantize`). `scratch` holds at least `in` floats.
+void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, MatrixLayout layout,
+                   std::byte* dst, float* scratch);
 
 // Quantizes one row of K float weights into the row layout (q8_0 or q4_0) at dst.
 void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst);

@@ -34,6 +34,12 @@ Matrix rows_matrix(const std::vector<float>& w, int64_t out, int64_t in) {
   return m;
 }
 
+// The rows of a quantized matrix made by pack_matrix (one segment in the arena).
+const std::byte* quant_rows(const Matrix& m) {
+  EXPECT_EQ(m.segments.size(), 1u);
+  return m.segments.at(0).data;
+}
+
 TEST(Half, RoundsToNearestEvenLikeIeee) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
   EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
@@ -91,7 +97,7 @@ std::vector<double> expected_product(const std::vector<float>& x, int64_t m, con
     if (packed.layout == MatrixLayout::kBF16Panels) {
       for (int64_t c = 0; c < k; ++c) wq[r * k + c] = round_to_bf16(w[r * k + c]);
     } else {
-      dequantize_row(packed.packed + r * quant_row_bytes(packed.layout, k), k, packed.layout,
+      dequantize_row(quant_rows(packed) + r * quant_row_bytes(packed.layout, k), k, packed.layout,
                      wq.data() + r * k);
       if (!int_activations) {
         for (int64_t c = 0; c < k; ++c) wq[r * k + c] = round_to_bf16(wq[r * k + c]);
@@ -159,9 +165,9 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
       std::vector<int32_t> s(k / 32);
       quantize_activation(x.data(), k, q.data(), d.data(), s.data());
       if (layout == MatrixLayout::kQ8_0) {
-        t->q8_0_gemv(q.data(), d.data(), packed.packed, k, out, b, y.data());
+        t->q8_0_gemv(q.data(), d.data(), quant_rows(packed), k, out, b, y.data());
       } else {
-        t->q4_0_gemv(q.data(), d.data(), s.data(), packed.packed, k, out, b, y.data());
+        t->q4_0_gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, out, b, y.data());
       }
     } else {
       std::vector<uint16_t> a(static_cast<size_t>(m * k)), panel(static_cast<size_t>(32 * k));
@@ -172,8 +178,8 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
         if (layout == MatrixLayout::kBF16Panels) {
           pp = reinterpret_cast<const uint16_t*>(packed.packed) + p * 32 * k;
         } else {
-          t->dequantize_panel(packed.packed + p * 32 * quant_row_bytes(layout, k), layout, k, cols,
-                              panel.data());
+          t->dequantize_panel(quant_rows(packed) + p * 32 * quant_row_bytes(layout, k), layout, k,
+                              cols, panel.data());
           pp = panel.data();
         }
         t->panel_product(a.data(), k, m, pp, k, cols, b != nullptr ? b + p * 32 : nullptr,
