@@ -36,13 +36,15 @@ void panel_product(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* pa
 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k, int64_t n,
                const float* bias, float* y) {
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
+  const int64_t nb = k / kQuantBlock;
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     const auto* q = reinterpret_cast<const int8_t*>(row);
     float acc = 0.f;
-    for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    for (int64_t b = 0; b < nb; ++b) {
       int32_t isum = 0;
-      for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i) isum += xq[i] * q[i];
+      for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i)
+        isum += xq[i] * q[q8_code_offset(i, nb)];
       acc += dx[b] * scale_at(row + k, b) * static_cast<float>(isum);
     }
     y[r] = bias != nullptr ? acc + bias[r] : acc;
@@ -52,16 +54,17 @@ void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t
 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
                int64_t k, int64_t n, const float* bias, float* y) {
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
+  const int64_t nb = k / kQuantBlock;
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     const auto* codes = reinterpret_cast<const uint8_t*>(row);
     float acc = 0.f;
-    for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    for (int64_t b = 0; b < nb; ++b) {
       int32_t isum = 0;
       for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i) {
-        const int64_t g = i / 64, j = i % 64;
-        const uint8_t byte = codes[32 * g + j % 32];
-        isum += xq[i] * (j < 32 ? (byte & 0xf) : (byte >> 4));
+        bool high = false;
+        const uint8_t byte = codes[q4_code_offset(i, nb, &high)];
+        isum += xq[i] * (high ? byte >> 4 : byte & 0xf);
       }
       acc += dx[b] * scale_at(row + k / 2, b) * static_cast<float>(isum - 8 * xsum[b]);
     }
