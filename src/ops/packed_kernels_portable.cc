@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/simd_dispatch.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
 
@@ -105,8 +106,17 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
   }
 }
 
+// f32_to_bf16 without its branch, so the loop vectorises: round to nearest even on the bits,
+// and keep NaNs quiet NaNs.
+IVL_SIMD_CLONES
 void to_bf16(const float* x, int64_t n, uint16_t* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, 4);
+    const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+    const uint32_t nan = (bits >> 16) | 0x40u;
+    out[i] = static_cast<uint16_t>((bits & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+  }
 }
 
 const PackedKernels& portable_kernels() {

@@ -224,6 +224,17 @@ TEST(PackedLayouts, CodeOffsetsArePermutations) {
   }
 }
 
+// The vectorised conversion equals the scalar RNE rounding (torch's cast), specials included.
+TEST(ToBf16, MatchesScalarRoundingIncludingSpecials) {
+  std::vector<float> x = random_values(1000, 5, 3.f);
+  for (float v : {0.f, -0.f, INFINITY, -INFINITY, NAN, 3.4028235e38f, 1.0f + 1.0f / 256,
+                  1.0f + 3.0f / 256, 1e-40f, -1e-40f})
+    x.push_back(v);
+  std::vector<uint16_t> got(x.size());
+  to_bf16(x.data(), static_cast<int64_t>(x.size()), got.data());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(got[i], f32_to_bf16(x[i])) << x[i];
+}
+
 TEST(PackedLayouts, FitRules) {
   EXPECT_TRUE(layout_fits(MatrixLayout::kBF16Panels, 588));
   EXPECT_FALSE(layout_fits(MatrixLayout::kBF16Panels, 7));
