@@ -20,8 +20,8 @@
 namespace ivl::model {
 
 // The format of the LLM's matrices and of the vision tower + projector's (ivl::WeightFormat).
-// A matrix whose shape a format cannot hold falls back: q4_0 needs K % 64 == 0, else q8_0;
-// q8_0 needs K % 32 == 0, else bf16 (e.g. InternViT's patch embedding, K = 588).
+// A matrix whose shape a format cannot hold falls back: q4_0 and q8_0 need K % 32 == 0, else
+// bf16 (e.g. InternViT's patch embedding, K = 588).
 // kAuto resolves to kBF16 (the official inference precision, and the bf16 bandwidth bound for
 // decode) — except for a part that a quantized checkpoint (io::QuantizationConfig) stores as
 // q8_0 / q4_0: there kAuto and kStored mean the file's format, used in place, and any other

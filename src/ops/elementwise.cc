@@ -150,11 +150,20 @@ void round_bf16_inplace(float* x, int64_t count) {
   for (int64_t i = 0; i < count; ++i) x[i] = round_to_bf16(x[i]);
 }
 
+// Max in 16 lanes, so the loop vectorises (a single running max is a serial chain).
+IVL_SIMD_CLONES
 void softmax_row(float* x, int64_t n) {
+  float lanes[16];
+  std::fill(lanes, lanes + 16, -INFINITY);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int l = 0; l < 16; ++l) lanes[l] = lanes[l] > x[i + l] ? lanes[l] : x[i + l];
+  }
   float m = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  for (float v : lanes) m = std::max(m, v);
   const float inv = 1.0f / exp_shifted_sum(x, n, m);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+  for (int64_t j = 0; j < n; ++j) x[j] *= inv;
 }
 
 }  // namespace ivl::ops

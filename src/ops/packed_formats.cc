@@ -27,7 +27,8 @@ float load_f16(const std::byte* src) {
 void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   std::byte* scales = dst + k;
-  for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t b = 0; b < nb; ++b) {
     const float* x = w + b * kQuantBlock;
     float amax = 0.f;
     for (int64_t i = 0; i < kQuantBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
@@ -35,17 +36,19 @@ void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
     const float d = f16_to_f32(f32_to_f16(amax / 127.f));
     const float inv = d > 0.f ? 1.f / d : 0.f;
     for (int64_t i = 0; i < kQuantBlock; ++i) {
-      const float v = std::nearbyint(x[i] * inv);
-      q[b * kQuantBlock + i] = static_cast<int8_t>(std::clamp(v, -127.f, 127.f));
+      const float v = std::clamp(std::nearbyint(x[i] * inv), -127.f, 127.f);
+      q[q8_code_offset(b * kQuantBlock + i, nb)] = static_cast<int8_t>(v);
     }
     store_f16(scales + 2 * b, d);
   }
 }
 
 void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
-  std::vector<uint8_t> codes(static_cast<size_t>(k));
+  auto* codes = reinterpret_cast<uint8_t*>(dst);
+  std::fill(codes, codes + k / 2, uint8_t{0});
   std::byte* scales = dst + k / 2;
-  for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t b = 0; b < nb; ++b) {
     const float* x = w + b * kQuantBlock;
     float wmax = 0.f;
     for (int64_t i = 0; i < kQuantBlock; ++i) {
@@ -54,19 +57,13 @@ void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
     const float d = f16_to_f32(f32_to_f16(wmax / -8.f));
     const float inv = d != 0.f ? 1.f / d : 0.f;
     for (int64_t i = 0; i < kQuantBlock; ++i) {
-      const float v = std::nearbyint(x[i] * inv) + 8.f;
-      codes[static_cast<size_t>(b * kQuantBlock + i)] =
-          static_cast<uint8_t>(std::clamp(v, 0.f, 15.f));
+      const auto code =
+          static_cast<uint8_t>(std::clamp(std::nearbyint(x[i] * inv) + 8.f, 0.f, 15.f));
+      bool high = false;
+      const int64_t at = q4_code_offset(b * kQuantBlock + i, nb, &high);
+      codes[at] = static_cast<uint8_t>(codes[at] | (high ? code << 4 : code));
     }
     store_f16(scales + 2 * b, d);
-  }
-  auto* packed = reinterpret_cast<uint8_t*>(dst);
-  for (int64_t g = 0; g < k / 64; ++g) {
-    for (int64_t j = 0; j < 32; ++j) {
-      const auto lo = codes[static_cast<size_t>(64 * g + j)];
-      const auto hi = codes[static_cast<size_t>(64 * g + 32 + j)];
-      packed[32 * g + j] = static_cast<uint8_t>(lo | hi << 4);
-    }
   }
 }
 
@@ -112,7 +109,7 @@ bool layout_fits(MatrixLayout layout, int64_t in) {
     case MatrixLayout::kQ8_0:
       return in > 0 && in % kQuantBlock == 0;
     case MatrixLayout::kQ4_0:
-      return in > 0 && in % 64 == 0;
+      return in > 0 && in % kQuantBlock == 0;
   }
   return false;
 }
@@ -143,17 +140,19 @@ void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, 
 }
 
 void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w) {
+  const int64_t nb = k / kQuantBlock;
   if (layout == MatrixLayout::kQ8_0) {
     const auto* q = reinterpret_cast<const int8_t*>(src);
-    for (int64_t i = 0; i < k; ++i) w[i] = load_f16(src + k + 2 * (i / kQuantBlock)) * q[i];
+    for (int64_t i = 0; i < k; ++i)
+      w[i] = load_f16(src + k + 2 * (i / kQuantBlock)) * q[q8_code_offset(i, nb)];
     return;
   }
   IVL_CHECK(layout == MatrixLayout::kQ4_0);
-  const auto* packed = reinterpret_cast<const uint8_t*>(src);
+  const auto* codes = reinterpret_cast<const uint8_t*>(src);
   for (int64_t i = 0; i < k; ++i) {
-    const int64_t g = i / 64, j = i % 64;
-    const uint8_t byte = packed[32 * g + j % 32];
-    const int code = j < 32 ? (byte & 0xf) : (byte >> 4);
+    bool high = false;
+    const uint8_t byte = codes[q4_code_offset(i, nb, &high)];
+    const int code = high ? byte >> 4 : byte & 0xf;
     w[i] = load_f16(src + k / 2 + 2 * (i / kQuantBlock)) * static_cast<float>(code - 8);
   }
 }

@@ -8,17 +8,25 @@
 //   One zmm load is 16 rows × one column pair, exactly the operand of vdpbf16ps, and a GEMV
 //   reads each panel as one sequential stream (the dependency note measured 2× the bandwidth of
 //   interleaved row streams).
-// kQ8_0 — row by row; K a multiple of 32. A row is K int8 values q, then K/32 fp16 scales d:
+// kQ8_0 — row by row; K a multiple of 32. A row is K int8 codes q, then K/32 fp16 scales d:
 //   w[k] = d[k / 32] · q[k],  d = max|w| / 127 over the block,  q in [-127, 127].
-// kQ4_0 — row by row; K a multiple of 64. A row is K/2 bytes of 4-bit codes, then K/32 fp16
-//   scales: w[k] = d[k / 32] · (code[k] - 8), code in [0, 15]. Codes are grouped by 64: byte j
-//   of group g holds code[64g + j] in its low nibble and code[64g + 32 + j] in its high nibble,
-//   so unpacking one 32-byte group gives the two 32-blocks in the two halves of a zmm register.
-//   As in llama.cpp's q4_0, d = w_max / -8 where w_max is the block's value of largest |w|.
-// Rows are one sequential stream each, which is what decode's GEMV wants. A quantized matrix is
-// a list of row segments (Matrix::segments): one in the weight arena when quantized at load, or
-// one per source tensor, in place in the mapping, when read from a quantized checkpoint
-// (`internvl quantize`, docs/architecture.md "Quantized checkpoints"); both hold the same bytes.
+// kQ4_0 — row by row; K a multiple of 32. A row is K/2 bytes of 4-bit codes, then K/32 fp16
+//   scales: w[k] = d[k / 32] · (code[k] − 8), code in [0, 15]; as in llama.cpp's q4_0,
+//   d = w_max / −8 where w_max is the block's value of largest |w|.
+// Code order (both): blocks of 32 are interleaved in super-blocks of 16 blocks (512 weights; the
+//   last one may hold fewer, nsb), so that one 64-byte load holds 4 consecutive codes of each of
+//   16 blocks — one block per int32 lane of vpdpbusd. The lanes then accumulate a whole block in
+//   integers, and the 16 block scales apply to a whole register at once (cvtph of 16 contiguous
+//   scales): no shuffles and no per-block conversion in the GEMV (measured: the natural order
+//   needed a permute and a conversion per 64 weights and ran at ~12 GB/s, compute-bound).
+//   Weight i lies in super-block s = i / 512, block lane l = (i % 512) / 32, step j = (i % 32) / 4,
+//   byte r = i % 4. q8_0: code byte 512·s + 4·nsb·j + 4·l + r. q4_0: byte 256·s + 4·nsb·(j / 2) +
+//   4·l + r, low nibble for even j, high nibble for odd j (one load, two steps).
+// Rows are one sequential stream each, which is what decode's GEMV wants.
+// A quantized matrix is a list of row segments (Matrix::segments): one in the weight arena when
+// quantized at load, or one per source tensor, in place in the mapping, when read from a
+// quantized checkpoint (`internvl quantize`, docs/architecture.md "Quantized checkpoints"); both
+// hold the same bytes.
 #pragma once
 
 #include <cstddef>
@@ -38,12 +46,11 @@ size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in);
 // Bytes of one row of the row-wise quantized layouts.
 size_t quant_row_bytes(MatrixLayout layout, int64_t in);
 
-// Whether a matrix with `in` columns can use the layout (K even / multiple of 32 / of 64).
+// Whether a matrix with `in` columns can use the layout (K even / a multiple of 32).
 bool layout_fits(MatrixLayout layout, int64_t in);
 
 // The row-quantized layout a matrix with `in` columns gets when `layout` (kQ8_0 or kQ4_0) is
-// asked for: q4_0 needs K % 64 == 0, else q8_0; q8_0 needs K % 32 == 0, else kRows (not
-// quantized). kRows and kBF16Panels give kRows.
+// asked for: both need K % 32 == 0, else kRows (not quantized). kRows and kBF16Panels give kRows.
 MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in);
 
 // Converts a kRows matrix (any dtype, any segments) into `layout`, in memory from `arena`
@@ -56,6 +63,19 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
 // quantizer of `internvl quantize`). `scratch` holds at least `in` floats.
 void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, MatrixLayout layout,
                    std::byte* dst, float* scratch);
+
+// Where the code of weight i of a row with K = 32·nb weights lives (see the layout above).
+inline int64_t q8_code_offset(int64_t i, int64_t nb) {
+  const int64_t s = i / 512, nsb = nb - 16 * s < 16 ? nb - 16 * s : 16;
+  const int64_t l = (i % 512) / 32, j = (i % 32) / 4, r = i % 4;
+  return 512 * s + 4 * nsb * j + 4 * l + r;
+}
+inline int64_t q4_code_offset(int64_t i, int64_t nb, bool* high_nibble) {
+  const int64_t s = i / 512, nsb = nb - 16 * s < 16 ? nb - 16 * s : 16;
+  const int64_t l = (i % 512) / 32, j = (i % 32) / 4, r = i % 4;
+  *high_nibble = j % 2 == 1;
+  return 256 * s + 4 * nsb * (j / 2) + 4 * l + r;
+}
 
 // Quantizes one row of K float weights into the row layout (q8_0 or q4_0) at dst.
 void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -144,64 +145,83 @@ IVL_AVX512 void panel_product(const uint16_t* a, int64_t lda, int64_t m, const u
   }
 }
 
-// A row's scales sit after its codes, so each row would start with a jump ahead and a cache
-// miss the hardware prefetcher did not see coming; fetch the scales of a later row early.
-constexpr int64_t kScaleLookahead = 16;
+// A row's scales sit after its codes; fetch those of a later row early so the per-super-block
+// scale load does not wait on memory.
+constexpr int64_t kScaleLookahead = 8;
 
 IVL_AVX512 inline void prefetch_scales(const std::byte* scales, int64_t nb, bool valid) {
   if (!valid) return;
-  for (int64_t off = 0; off < 2 * nb; off += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(scales + off), _MM_HINT_T0);
+  const auto first = reinterpret_cast<uintptr_t>(scales) & ~uintptr_t{63};
+  const auto last = reinterpret_cast<uintptr_t>(scales + 2 * nb - 1);
+  for (uintptr_t line = first; line <= last; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
 }
 
-// The products of up to 16 weight-block scales (fp16) with the activation's block scales, for
-// blocks c .. c+15 of one row, kept in a register: a round trip through memory (a masked
-// 64-byte store read back 8 bytes at a time) defeats store forwarding and stalled every group.
-IVL_AVX512 inline __m512 chunk_scales(const std::byte* scales, const float* dx, int64_t c,
-                                      int64_t nb) {
-  const int64_t left = std::min<int64_t>(16, nb - c);
-  const auto mask = static_cast<__mmask16>(left >= 16 ? 0xffff : (1u << left) - 1);
-  const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales + 2 * c));
-  return _mm512_mul_ps(d, _mm512_maskz_loadu_ps(mask, dx + c));
+// Block scales × activation scales of super-block s (blocks 16s .. 16s+nsb−1), one per lane.
+IVL_AVX512 inline __m512 superblock_scales(const std::byte* scales, const float* dx, int64_t s,
+                                           int64_t nsb) {
+  if (nsb == 16) {
+    const __m512 d =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32 * s)));
+    return _mm512_mul_ps(d, _mm512_loadu_ps(dx + 16 * s));
+  }
+  const auto mask = static_cast<__mmask16>((1u << nsb) - 1);
+  const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales + 32 * s));
+  return _mm512_mul_ps(d, _mm512_maskz_loadu_ps(mask, dx + 16 * s));
 }
 
-// Lanes 2j and 2j+1 of a chunk's scales spread over lanes 0–7 and 8–15: the lanes that
-// vpdpbusd fills from bytes 0–31 (block 2j of the chunk) and 32–63 (block 2j+1).
-IVL_AVX512 inline __m512 pair_scale(__m512 chunk, int64_t j) {
-  const __m512i base = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int>(2 * j)));
-  return _mm512_permutexvar_ps(idx, chunk);
+// The activation codes in the weights' interleaved order (ops/packed_formats.h), so one load
+// of x pairs with one load of codes. Per call, per thread; grown once.
+const int8_t* interleave_activation(const int8_t* xq, int64_t k) {
+  thread_local std::vector<int8_t> xi;
+  if (xi.size() < static_cast<size_t>(k)) xi.resize(static_cast<size_t>(k));
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t s = 0; s * 16 < nb; ++s) {  // 4-byte runs, as q8_code_offset places them
+    const int64_t nsb = std::min<int64_t>(16, nb - 16 * s);
+    for (int64_t j = 0; j < 8; ++j) {
+      for (int64_t l = 0; l < nsb; ++l) {
+        std::memcpy(xi.data() + 512 * s + 4 * nsb * j + 4 * l, xq + 512 * s + 32 * l + 4 * j, 4);
+      }
+    }
+  }
+  return xi.data();
+}
+
+IVL_AVX512 inline __mmask64 step_mask(int64_t nsb) {
+  return nsb == 16 ? ~__mmask64{0} : (__mmask64{1} << (4 * nsb)) - 1;
 }
 
 IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k,
                           int64_t n, const float* bias, float* y) {
-  const int64_t nb = k / kQuantBlock, groups = (k + 63) / 64;
+  const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
-  const __mmask64 last = k % 64 == 0 ? ~__mmask64{0} : (__mmask64{1} << 32) - 1;
+  const int8_t* xi = interleave_activation(xq, k);
   const __m512i zero = _mm512_setzero_si512();
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     prefetch_scales(row + kScaleLookahead * row_bytes + k, nb, r + kScaleLookahead < n);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t c = 0; c < nb; c += 16) {
-      const __m512 cs = chunk_scales(row + k, dx, c, nb);
-      const int64_t g_end = std::min(groups, c / 2 + 8);
-      for (int64_t g = c / 2; g < g_end; ++g) {
-        const __mmask64 mask = g + 1 == groups ? last : ~__mmask64{0};
-        const __m512i w = _mm512_maskz_loadu_epi8(mask, row + 64 * g);
-        const __m512i x = _mm512_maskz_loadu_epi8(mask, xq + 64 * g);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t s = 0; s < supers; ++s) {
+      const int64_t nsb = std::min<int64_t>(16, nb - 16 * s), step = 4 * nsb;
+      const __mmask64 mask = step_mask(nsb);
+      const std::byte* w_at = row + 512 * s;
+      const int8_t* x_at = xi + 512 * s;
+      __m512i isum0 = zero, isum1 = zero;  // two chains over the 8 steps
+      for (int64_t j = 0; j < 8; j += 2) {
+        const __m512i w0 = _mm512_maskz_loadu_epi8(mask, w_at + j * step);
+        const __m512i x0 = _mm512_maskz_loadu_epi8(mask, x_at + j * step);
+        const __m512i w1 = _mm512_maskz_loadu_epi8(mask, w_at + (j + 1) * step);
+        const __m512i x1 = _mm512_maskz_loadu_epi8(mask, x_at + (j + 1) * step);
         // vpdpbusd multiplies unsigned by signed bytes: move w's sign onto x.
-        const __m512i xs = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w), zero, x);
-        const __m512i isum = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(w), xs);
-        const __m512 term = _mm512_cvtepi32_ps(isum);
-        if (g % 2 == 0) {
-          acc0 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc0);
-        } else {
-          acc1 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc1);
-        }
+        isum0 = _mm512_dpbusd_epi32(isum0, _mm512_abs_epi8(w0),
+                                    _mm512_mask_sub_epi8(x0, _mm512_movepi8_mask(w0), zero, x0));
+        isum1 = _mm512_dpbusd_epi32(isum1, _mm512_abs_epi8(w1),
+                                    _mm512_mask_sub_epi8(x1, _mm512_movepi8_mask(w1), zero, x1));
       }
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(isum0, isum1)),
+                            superblock_scales(row + k, dx, s, nsb), acc);
     }
-    const float v = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    const float v = _mm512_reduce_add_ps(acc);
     y[r] = bias != nullptr ? v + bias[r] : v;
   }
 }
@@ -209,44 +229,36 @@ IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* ro
 IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
                           const std::byte* rows, int64_t k, int64_t n, const float* bias,
                           float* y) {
-  (void)xsum;  // the codes' +8 offset is removed per lane below, from the activation alone
-  const int64_t nb = k / kQuantBlock, groups = k / 64;
+  const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
-  thread_local std::vector<int32_t> offsets;  // 16 lanes per group
-  if (offsets.size() < static_cast<size_t>(16 * groups))
-    offsets.resize(static_cast<size_t>(16 * groups));
-  const __m512i nibble = _mm512_set1_epi8(0x0f);
-  const __m512i zero = _mm512_setzero_si512();
-  // Σ code·x − 8·Σ x, lane by lane: the 8·Σ x part depends on the activation only.
-  for (int64_t g = 0; g < groups; ++g) {
-    _mm512_storeu_si512(
-        offsets.data() + 16 * g,
-        _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(8), _mm512_loadu_si512(xq + 64 * g)));
-  }
+  const int8_t* xi = interleave_activation(xq, k);
+  const __m512i zero = _mm512_setzero_si512(), nibble = _mm512_set1_epi8(0x0f);
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     prefetch_scales(row + kScaleLookahead * row_bytes + k / 2, nb, r + kScaleLookahead < n);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t c = 0; c < nb; c += 16) {
-      const __m512 cs = chunk_scales(row + k / 2, dx, c, nb);
-      const int64_t g_end = std::min(groups, c / 2 + 8);
-      for (int64_t g = c / 2; g < g_end; ++g) {
-        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * g));
-        const __m512i codes = _mm512_and_si512(
-            _mm512_inserti64x4(_mm512_castsi256_si512(packed), _mm256_srli_epi16(packed, 4), 1),
-            nibble);
-        const __m512i isum =
-            _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, codes, _mm512_loadu_si512(xq + 64 * g)),
-                             _mm512_loadu_si512(offsets.data() + 16 * g));
-        const __m512 term = _mm512_cvtepi32_ps(isum);
-        if (g % 2 == 0) {
-          acc0 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc0);
-        } else {
-          acc1 = _mm512_fmadd_ps(term, pair_scale(cs, g - c / 2), acc1);
-        }
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t s = 0; s < supers; ++s) {
+      const int64_t nsb = std::min<int64_t>(16, nb - 16 * s), step = 4 * nsb;
+      const __mmask64 mask = step_mask(nsb);
+      const std::byte* w_at = row + 256 * s;
+      const int8_t* x_at = xi + 512 * s;
+      __m512i isum0 = zero, isum1 = zero;
+      for (int64_t p = 0; p < 4; ++p) {  // one load: steps 2p (low nibbles) and 2p+1 (high)
+        const __m512i packed = _mm512_maskz_loadu_epi8(mask, w_at + p * step);
+        const __m512i lo = _mm512_and_si512(packed, nibble);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+        isum0 = _mm512_dpbusd_epi32(isum0, lo, _mm512_maskz_loadu_epi8(mask, x_at + 2 * p * step));
+        isum1 = _mm512_dpbusd_epi32(isum1, hi,
+                                    _mm512_maskz_loadu_epi8(mask, x_at + (2 * p + 1) * step));
       }
+      // Σ (code − 8)·x = Σ code·x − 8·Σ x, per block (lane).
+      const __m512i offset = _mm512_slli_epi32(
+          _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << nsb) - 1), xsum + 16 * s), 3);
+      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(isum0, isum1), offset);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), superblock_scales(row + k / 2, dx, s, nsb),
+                            acc);
     }
-    const float v = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    const float v = _mm512_reduce_add_ps(acc);
     y[r] = bias != nullptr ? v + bias[r] : v;
   }
 }

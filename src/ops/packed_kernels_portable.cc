@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/simd_dispatch.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
 
@@ -36,13 +37,15 @@ void panel_product(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* pa
 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k, int64_t n,
                const float* bias, float* y) {
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
+  const int64_t nb = k / kQuantBlock;
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     const auto* q = reinterpret_cast<const int8_t*>(row);
     float acc = 0.f;
-    for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    for (int64_t b = 0; b < nb; ++b) {
       int32_t isum = 0;
-      for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i) isum += xq[i] * q[i];
+      for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i)
+        isum += xq[i] * q[q8_code_offset(i, nb)];
       acc += dx[b] * scale_at(row + k, b) * static_cast<float>(isum);
     }
     y[r] = bias != nullptr ? acc + bias[r] : acc;
@@ -52,16 +55,17 @@ void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t
 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
                int64_t k, int64_t n, const float* bias, float* y) {
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
+  const int64_t nb = k / kQuantBlock;
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     const auto* codes = reinterpret_cast<const uint8_t*>(row);
     float acc = 0.f;
-    for (int64_t b = 0; b < k / kQuantBlock; ++b) {
+    for (int64_t b = 0; b < nb; ++b) {
       int32_t isum = 0;
       for (int64_t i = b * kQuantBlock; i < (b + 1) * kQuantBlock; ++i) {
-        const int64_t g = i / 64, j = i % 64;
-        const uint8_t byte = codes[32 * g + j % 32];
-        isum += xq[i] * (j < 32 ? (byte & 0xf) : (byte >> 4));
+        bool high = false;
+        const uint8_t byte = codes[q4_code_offset(i, nb, &high)];
+        isum += xq[i] * (high ? byte >> 4 : byte & 0xf);
       }
       acc += dx[b] * scale_at(row + k / 2, b) * static_cast<float>(isum - 8 * xsum[b]);
     }
@@ -102,8 +106,17 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
   }
 }
 
+// f32_to_bf16 without its branch, so the loop vectorises: round to nearest even on the bits,
+// and keep NaNs quiet NaNs.
+IVL_SIMD_CLONES
 void to_bf16(const float* x, int64_t n, uint16_t* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, 4);
+    const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+    const uint32_t nan = (bits >> 16) | 0x40u;
+    out[i] = static_cast<uint16_t>((bits & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+  }
 }
 
 const PackedKernels& portable_kernels() {

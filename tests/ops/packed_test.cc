@@ -60,7 +60,7 @@ class RowQuant : public ::testing::TestWithParam<MatrixLayout> {};
 
 TEST_P(RowQuant, ErrorIsWithinHalfAStepOfTheBlockScale) {
   const MatrixLayout layout = GetParam();
-  const int64_t k = 256;
+  const int64_t k = 800;  // a full super-block of 16 blocks and a partial one of 9
   std::vector<float> w = random_values(k, 7, 0.02f);
   w[5] = 0.f;
   std::fill(w.begin() + 64, w.begin() + 96, 0.f);  // an all-zero block
@@ -196,8 +196,10 @@ INSTANTIATE_TEST_SUITE_P(
                                          MatrixLayout::kQ4_0),
                        // m = 1 (decode), a partial micro-tile, a full one + rest; out not a
                        // multiple of 32; k with an odd number of 32-blocks (q8_0) and not.
+                       // k = 896: one full super-block of 16 blocks and a partial one of 12.
                        ::testing::Values(Shape{1, 45, 128}, Shape{1, 64, 192}, Shape{5, 70, 128},
-                                         Shape{29, 33, 256}),
+                                         Shape{29, 33, 256}, Shape{1, 40, 896}, Shape{3, 21, 896},
+                                         Shape{1, 9, 1024}),
                        ::testing::Bool()));
 
 TEST(PackedLinear, Q8HandlesAnOddNumberOfBlocks) {
@@ -211,12 +213,41 @@ TEST(PackedLinear, Q8HandlesAnOddNumberOfBlocks) {
   for (int64_t i = 0; i < out; ++i) EXPECT_NEAR(y[i], want[i], 1e-4);
 }
 
+// The interleaved code order is a permutation: every code byte (q8_0) / nibble (q4_0) of a row
+// is used by exactly one weight.
+TEST(PackedLayouts, CodeOffsetsArePermutations) {
+  for (int64_t nb : {1, 3, 16, 17, 28, 152}) {
+    std::vector<int> q8(static_cast<size_t>(32 * nb)), q4(static_cast<size_t>(32 * nb));
+    for (int64_t i = 0; i < 32 * nb; ++i) {
+      ++q8[static_cast<size_t>(q8_code_offset(i, nb))];
+      bool high = false;
+      const int64_t at = q4_code_offset(i, nb, &high);
+      ASSERT_LT(at, 16 * nb);
+      ++q4[static_cast<size_t>(2 * at + (high ? 1 : 0))];
+    }
+    for (int c : q8) ASSERT_EQ(c, 1) << nb;
+    for (int c : q4) ASSERT_EQ(c, 1) << nb;
+  }
+}
+
+// The vectorised conversion equals the scalar RNE rounding (torch's cast), specials included.
+TEST(ToBf16, MatchesScalarRoundingIncludingSpecials) {
+  std::vector<float> x = random_values(1000, 5, 3.f);
+  for (float v : {0.f, -0.f, INFINITY, -INFINITY, NAN, 3.4028235e38f, 1.0f + 1.0f / 256,
+                  1.0f + 3.0f / 256, 1e-40f, -1e-40f})
+    x.push_back(v);
+  std::vector<uint16_t> got(x.size());
+  to_bf16(x.data(), static_cast<int64_t>(x.size()), got.data());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(got[i], f32_to_bf16(x[i])) << x[i];
+}
+
 TEST(PackedLayouts, FitRules) {
   EXPECT_TRUE(layout_fits(MatrixLayout::kBF16Panels, 588));
   EXPECT_FALSE(layout_fits(MatrixLayout::kBF16Panels, 7));
   EXPECT_FALSE(layout_fits(MatrixLayout::kQ8_0, 588));  // InternViT's patch embedding
   EXPECT_TRUE(layout_fits(MatrixLayout::kQ8_0, 96));
-  EXPECT_FALSE(layout_fits(MatrixLayout::kQ4_0, 96));
+  EXPECT_TRUE(layout_fits(MatrixLayout::kQ4_0, 96));
+  EXPECT_FALSE(layout_fits(MatrixLayout::kQ4_0, 80));
   EXPECT_EQ(packed_bytes(MatrixLayout::kQ8_0, 10, 64), 10u * (64 + 4));
   EXPECT_EQ(packed_bytes(MatrixLayout::kQ4_0, 10, 64), 10u * (32 + 4));
   EXPECT_EQ(packed_bytes(MatrixLayout::kBF16Panels, 33, 4), 64u * 4 * 2);

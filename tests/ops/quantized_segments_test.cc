@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(Layouts, QuantizedSegments,
 
 TEST(QuantizedSegments, FallbackLayouts) {
   EXPECT_EQ(quantized_layout_for(MatrixLayout::kQ4_0, 128), MatrixLayout::kQ4_0);
-  EXPECT_EQ(quantized_layout_for(MatrixLayout::kQ4_0, 96), MatrixLayout::kQ8_0);
+  EXPECT_EQ(quantized_layout_for(MatrixLayout::kQ4_0, 96), MatrixLayout::kQ4_0);
   EXPECT_EQ(quantized_layout_for(MatrixLayout::kQ4_0, 588), MatrixLayout::kRows);
   EXPECT_EQ(quantized_layout_for(MatrixLayout::kQ8_0, 48), MatrixLayout::kRows);
   EXPECT_EQ(quantized_layout_for(MatrixLayout::kBF16Panels, 64), MatrixLayout::kRows);
