@@ -31,7 +31,7 @@ void add_engine_flags(CLI::App* app, EngineFlags* f) {
   app->add_option("--quant", f->llm_weights,
                   "LLM weights. auto (default): bf16, or a quantized checkpoint's own format. "
                   "bf16: bf16 math as in the official bf16 inference (greedy output equal to "
-                  "float32 on every fixture case). q8_0: 8.5 bits/weight, ~2x bf16's decode "
+                  "float32 on every fixture case). q8_0: 8.5 bits/weight, ~1.7x bf16's decode "
                   "speed, top-1 equal to float32 on the fixtures but greedy continuations can "
                   "flip where two tokens are nearly tied. q4_0: 4.5 bits/weight, fastest, "
                   "least accurate. stored: as in the checkpoint with exact float32 math "

@@ -140,20 +140,31 @@ void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, 
 }
 
 void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w) {
+  IVL_CHECK(layout == MatrixLayout::kQ8_0 || layout == MatrixLayout::kQ4_0);
+  const bool q8 = layout == MatrixLayout::kQ8_0;
   const int64_t nb = k / kQuantBlock;
-  if (layout == MatrixLayout::kQ8_0) {
-    const auto* q = reinterpret_cast<const int8_t*>(src);
-    for (int64_t i = 0; i < k; ++i)
-      w[i] = load_f16(src + k + 2 * (i / kQuantBlock)) * q[q8_code_offset(i, nb)];
-    return;
-  }
-  IVL_CHECK(layout == MatrixLayout::kQ4_0);
+  const std::byte* scales = src + (q8 ? k : k / 2);
   const auto* codes = reinterpret_cast<const uint8_t*>(src);
-  for (int64_t i = 0; i < k; ++i) {
-    bool high = false;
-    const uint8_t byte = codes[q4_code_offset(i, nb, &high)];
-    const int code = high ? byte >> 4 : byte & 0xf;
-    w[i] = load_f16(src + k / 2 + 2 * (i / kQuantBlock)) * static_cast<float>(code - 8);
+  // Walk the codes in storage order (super-block, step, block lane, byte): sequential reads, one
+  // scale conversion per block and step, no per-element offset arithmetic — this runs once per
+  // panel of every prefill product with quantized weights.
+  for (int64_t s = 0; 16 * s < nb; ++s) {
+    const int64_t nsb = std::min<int64_t>(16, nb - 16 * s);
+    for (int64_t j = 0; j < 8; ++j) {
+      for (int64_t l = 0; l < nsb; ++l) {
+        const int64_t block = 16 * s + l, i0 = 512 * s + 32 * l + 4 * j;
+        const float d = load_f16(scales + 2 * block);
+        for (int64_t e = 0; e < 4; ++e) {
+          if (q8) {
+            w[i0 + e] = d * static_cast<int8_t>(codes[512 * s + 4 * nsb * j + 4 * l + e]);
+          } else {
+            const uint8_t byte = codes[256 * s + 4 * nsb * (j / 2) + 4 * l + e];
+            const int code = j % 2 == 1 ? byte >> 4 : byte & 0xf;
+            w[i0 + e] = d * static_cast<float>(code - 8);
+          }
+        }
+      }
+    }
   }
 }
 

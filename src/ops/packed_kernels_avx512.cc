@@ -191,12 +191,58 @@ IVL_AVX512 inline __mmask64 step_mask(int64_t nsb) {
   return nsb == 16 ? ~__mmask64{0} : (__mmask64{1} << (4 * nsb)) - 1;
 }
 
+// 64 code bytes of a step; a full super-block (all but at most the last of a row) takes a plain
+// load, which is cheaper than a masked one.
+template <bool kFull>
+IVL_AVX512 inline __m512i load_step(const void* p, __mmask64 mask) {
+  if constexpr (kFull) {
+    return _mm512_loadu_si512(p);
+  } else {
+    return _mm512_maskz_loadu_epi8(mask, p);
+  }
+}
+
+// Σ over one q8_0 super-block: per lane (block), the int32 dot product of codes and activation.
+template <bool kFull>
+IVL_AVX512 inline __m512i q8_superblock(const std::byte* w_at, const int8_t* x_at, int64_t step,
+                                        __mmask64 mask) {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i isum0 = zero, isum1 = zero;  // two chains over the 8 steps
+  for (int64_t j = 0; j < 8; j += 2) {
+    const __m512i w0 = load_step<kFull>(w_at + j * step, mask);
+    const __m512i x0 = load_step<kFull>(x_at + j * step, mask);
+    const __m512i w1 = load_step<kFull>(w_at + (j + 1) * step, mask);
+    const __m512i x1 = load_step<kFull>(x_at + (j + 1) * step, mask);
+    // vpdpbusd multiplies unsigned by signed bytes: move w's sign onto x.
+    isum0 = _mm512_dpbusd_epi32(isum0, _mm512_abs_epi8(w0),
+                                _mm512_mask_sub_epi8(x0, _mm512_movepi8_mask(w0), zero, x0));
+    isum1 = _mm512_dpbusd_epi32(isum1, _mm512_abs_epi8(w1),
+                                _mm512_mask_sub_epi8(x1, _mm512_movepi8_mask(w1), zero, x1));
+  }
+  return _mm512_add_epi32(isum0, isum1);
+}
+
+// The same for a q4_0 super-block (Σ code·x, before the −8 offset).
+template <bool kFull>
+IVL_AVX512 inline __m512i q4_superblock(const std::byte* w_at, const int8_t* x_at, int64_t step,
+                                        __mmask64 mask) {
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  __m512i isum0 = _mm512_setzero_si512(), isum1 = _mm512_setzero_si512();
+  for (int64_t p = 0; p < 4; ++p) {  // one load: steps 2p (low nibbles) and 2p+1 (high)
+    const __m512i packed = load_step<kFull>(w_at + p * step, mask);
+    const __m512i lo = _mm512_and_si512(packed, nibble);
+    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+    isum0 = _mm512_dpbusd_epi32(isum0, lo, load_step<kFull>(x_at + 2 * p * step, mask));
+    isum1 = _mm512_dpbusd_epi32(isum1, hi, load_step<kFull>(x_at + (2 * p + 1) * step, mask));
+  }
+  return _mm512_add_epi32(isum0, isum1);
+}
+
 IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k,
                           int64_t n, const float* bias, float* y) {
   const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
   const int8_t* xi = interleave_activation(xq, k);
-  const __m512i zero = _mm512_setzero_si512();
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     prefetch_scales(row + kScaleLookahead * row_bytes + k, nb, r + kScaleLookahead < n);
@@ -206,20 +252,9 @@ IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* ro
       const __mmask64 mask = step_mask(nsb);
       const std::byte* w_at = row + 512 * s;
       const int8_t* x_at = xi + 512 * s;
-      __m512i isum0 = zero, isum1 = zero;  // two chains over the 8 steps
-      for (int64_t j = 0; j < 8; j += 2) {
-        const __m512i w0 = _mm512_maskz_loadu_epi8(mask, w_at + j * step);
-        const __m512i x0 = _mm512_maskz_loadu_epi8(mask, x_at + j * step);
-        const __m512i w1 = _mm512_maskz_loadu_epi8(mask, w_at + (j + 1) * step);
-        const __m512i x1 = _mm512_maskz_loadu_epi8(mask, x_at + (j + 1) * step);
-        // vpdpbusd multiplies unsigned by signed bytes: move w's sign onto x.
-        isum0 = _mm512_dpbusd_epi32(isum0, _mm512_abs_epi8(w0),
-                                    _mm512_mask_sub_epi8(x0, _mm512_movepi8_mask(w0), zero, x0));
-        isum1 = _mm512_dpbusd_epi32(isum1, _mm512_abs_epi8(w1),
-                                    _mm512_mask_sub_epi8(x1, _mm512_movepi8_mask(w1), zero, x1));
-      }
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(isum0, isum1)),
-                            superblock_scales(row + k, dx, s, nsb), acc);
+      const __m512i isum = nsb == 16 ? q8_superblock<true>(w_at, x_at, step, mask)
+                                     : q8_superblock<false>(w_at, x_at, step, mask);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), superblock_scales(row + k, dx, s, nsb), acc);
     }
     const float v = _mm512_reduce_add_ps(acc);
     y[r] = bias != nullptr ? v + bias[r] : v;
@@ -232,7 +267,6 @@ IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum
   const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
   const int8_t* xi = interleave_activation(xq, k);
-  const __m512i zero = _mm512_setzero_si512(), nibble = _mm512_set1_epi8(0x0f);
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     prefetch_scales(row + kScaleLookahead * row_bytes + k / 2, nb, r + kScaleLookahead < n);
@@ -242,19 +276,12 @@ IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum
       const __mmask64 mask = step_mask(nsb);
       const std::byte* w_at = row + 256 * s;
       const int8_t* x_at = xi + 512 * s;
-      __m512i isum0 = zero, isum1 = zero;
-      for (int64_t p = 0; p < 4; ++p) {  // one load: steps 2p (low nibbles) and 2p+1 (high)
-        const __m512i packed = _mm512_maskz_loadu_epi8(mask, w_at + p * step);
-        const __m512i lo = _mm512_and_si512(packed, nibble);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
-        isum0 = _mm512_dpbusd_epi32(isum0, lo, _mm512_maskz_loadu_epi8(mask, x_at + 2 * p * step));
-        isum1 = _mm512_dpbusd_epi32(isum1, hi,
-                                    _mm512_maskz_loadu_epi8(mask, x_at + (2 * p + 1) * step));
-      }
+      const __m512i codes_x = nsb == 16 ? q4_superblock<true>(w_at, x_at, step, mask)
+                                        : q4_superblock<false>(w_at, x_at, step, mask);
       // Σ (code − 8)·x = Σ code·x − 8·Σ x, per block (lane).
       const __m512i offset = _mm512_slli_epi32(
           _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << nsb) - 1), xsum + 16 * s), 3);
-      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(isum0, isum1), offset);
+      const __m512i isum = _mm512_sub_epi32(codes_x, offset);
       acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), superblock_scales(row + k / 2, dx, s, nsb),
                             acc);
     }

@@ -77,12 +77,18 @@ void dequantize_panel(const std::byte* rows, MatrixLayout layout, int64_t k, int
                       uint16_t* panel) {
   const size_t row_bytes = quant_row_bytes(layout, k);
   thread_local std::vector<float> w;
-  if (w.size() < static_cast<size_t>(k)) w.resize(static_cast<size_t>(k));
-  std::fill(panel, panel + kPanelRows * k, uint16_t{0});
+  thread_local std::vector<uint16_t> wb;
+  if (w.size() < static_cast<size_t>(k)) {
+    w.resize(static_cast<size_t>(k));
+    wb.resize(static_cast<size_t>(k));
+  }
+  if (n < kPanelRows) std::fill(panel, panel + kPanelRows * k, uint16_t{0});
   for (int64_t r = 0; r < n; ++r) {
     dequantize_row(rows + static_cast<size_t>(r) * row_bytes, k, layout, w.data());
-    for (int64_t p = 0; p < k; ++p)
-      panel[((p / 2) * kPanelRows + r) * 2 + p % 2] = f32_to_bf16(w[p]);
+    to_bf16(w.data(), k, wb.data());
+    for (int64_t p = 0; p < k / 2; ++p) {  // one column pair (4 bytes) per panel slot
+      std::memcpy(panel + (p * kPanelRows + r) * 2, wb.data() + 2 * p, 4);
+    }
   }
 }
 
