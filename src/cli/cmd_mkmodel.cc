@@ -12,6 +12,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/publish_directory.h"
 #include "cli/random_bf16.h"
 #include "cli/release_shapes.h"
 #include "cli/synthetic_checkpoint.h"
@@ -200,22 +201,10 @@ int run_mkmodel(const MkmodelOptions& o) {
                r->name, static_cast<unsigned long long>(o.seed), planned.size(), gigabytes(total));
 
   const fs::path out = fs::absolute(fs::path(o.out_dir));
-  const fs::path tmp = out.parent_path() /
-                       ("." + out.filename().string() + ".mkmodel-" + std::to_string(::getpid()));
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directory(tmp, ec);
-  if (ec) return report_error(Status::io_error(tmp.string() + ": cannot create: " + ec.message()));
-  Status s = write_checkpoint(o, *r, so, planned, total, tmp);
-  if (s.ok()) {
-    fs::remove(out, ec);  // an empty directory (check() refused anything else)
-    fs::rename(tmp, out, ec);
-    if (ec) s = Status::io_error("cannot rename " + tmp.string() + " to " + out.string());
-  }
-  if (!s.ok()) {
-    fs::remove_all(tmp, ec);
-    return report_error(s);
-  }
+  Status s = publish_directory(out, "mkmodel", [&](const fs::path& tmp) {
+    return write_checkpoint(o, *r, so, planned, total, tmp);
+  });
+  if (!s.ok()) return report_error(s);
   std::fprintf(stderr, "wrote %s\n", out.string().c_str());
   return 0;
 }

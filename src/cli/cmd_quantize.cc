@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/publish_directory.h"
 #include "core/check.h"
 #include "core/mapped_file.h"
 #include "core/thread_pool.h"
@@ -381,21 +382,9 @@ int run_quantize(const QuantizeOptions& o) {
   }
   std::fprintf(stderr, "quantize: %s -> %s: llm %s, vision %s, %.3f GB\n", o.model_dir.c_str(),
                out.string().c_str(), o.format.c_str(), o.vision_format.c_str(), gigabytes(total));
-  const fs::path tmp = out.parent_path() /
-                       ("." + out.filename().string() + ".quantize-" + std::to_string(::getpid()));
-  fs::remove_all(tmp, ec);
-  fs::create_directory(tmp, ec);
-  if (ec) return report_error(Status::io_error(tmp.string() + ": cannot create: " + ec.message()));
-  Status s = quantizer.write(tmp);
-  if (s.ok()) {
-    fs::remove(out, ec);  // an empty directory (check_output refused anything else)
-    fs::rename(tmp, out, ec);
-    if (ec) s = Status::io_error("cannot rename " + tmp.string() + " to " + out.string());
-  }
-  if (!s.ok()) {
-    fs::remove_all(tmp, ec);
-    return report_error(s);
-  }
+  Status s =
+      publish_directory(out, "quantize", [&](const fs::path& tmp) { return quantizer.write(tmp); });
+  if (!s.ok()) return report_error(s);
   std::fprintf(stderr, "wrote %s\n", out.string().c_str());
   return 0;
 }

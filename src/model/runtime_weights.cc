@@ -234,25 +234,6 @@ void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
   }
 }
 
-// ivl::weight_format_name lives in the runtime library, above this one.
-const char* format_name(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::kAuto:
-      return "auto";
-    case WeightFormat::kStored:
-      return "stored";
-    case WeightFormat::kF32:
-      return "f32";
-    case WeightFormat::kBF16:
-      return "bf16";
-    case WeightFormat::kQ8_0:
-      return "q8_0";
-    case WeightFormat::kQ4_0:
-      return "q4_0";
-  }
-  return "?";
-}
-
 }  // namespace
 
 Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightFormats asked) {
@@ -285,10 +266,10 @@ Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightForma
     }
     return Status::invalid_argument(
         std::string("the ") + p.what + " matrices of this checkpoint are quantized to " +
-        format_name(file) + " in the file (\"" + std::string(io::kQuantizationKey) +
-        "\" in config.json), so they cannot be loaded as " + format_name(f) + " (" + p.option +
-        " accepts auto, stored or " + format_name(file) + " here); for " + format_name(f) +
-        ", load or quantize from the original float checkpoint");
+        weight_format_name(file) + " in the file (\"" + std::string(io::kQuantizationKey) +
+        "\" in config.json), so they cannot be loaded as " + weight_format_name(f) + " (" +
+        p.option + " accepts auto, stored or " + weight_format_name(file) + " here); for " +
+        weight_format_name(f) + ", load or quantize from the original float checkpoint");
   }
   return asked;
 }
@@ -328,3 +309,34 @@ Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescrip
 }
 
 }  // namespace ivl::model
+
+namespace ivl {
+
+// Declared in include/ivl/engine.h; defined here, in the lowest library that needs the names.
+const char* weight_format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kAuto:
+      return "auto";
+    case WeightFormat::kStored:
+      return "stored";
+    case WeightFormat::kF32:
+      return "f32";
+    case WeightFormat::kBF16:
+      return "bf16";
+    case WeightFormat::kQ8_0:
+      return "q8_0";
+    case WeightFormat::kQ4_0:
+      return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<WeightFormat> weight_format_from_name(std::string_view name) {
+  for (WeightFormat f : {WeightFormat::kAuto, WeightFormat::kStored, WeightFormat::kF32,
+                         WeightFormat::kBF16, WeightFormat::kQ8_0, WeightFormat::kQ4_0}) {
+    if (name == weight_format_name(f)) return f;
+  }
+  return std::nullopt;
+}
+
+}  // namespace ivl

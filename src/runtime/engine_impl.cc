@@ -16,32 +16,6 @@ const char* finish_reason_name(FinishReason reason) {
   return "?";
 }
 
-const char* weight_format_name(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::kAuto:
-      return "auto";
-    case WeightFormat::kStored:
-      return "stored";
-    case WeightFormat::kF32:
-      return "f32";
-    case WeightFormat::kBF16:
-      return "bf16";
-    case WeightFormat::kQ8_0:
-      return "q8_0";
-    case WeightFormat::kQ4_0:
-      return "q4_0";
-  }
-  return "?";
-}
-
-std::optional<WeightFormat> weight_format_from_name(std::string_view name) {
-  for (WeightFormat f : {WeightFormat::kAuto, WeightFormat::kStored, WeightFormat::kF32,
-                         WeightFormat::kBF16, WeightFormat::kQ8_0, WeightFormat::kQ4_0}) {
-    if (name == weight_format_name(f)) return f;
-  }
-  return std::nullopt;
-}
-
 Result<std::shared_ptr<const Engine>> Engine::load(const EngineOptions& options) {
   IVL_ASSIGN_OR_RETURN(auto engine, runtime::EngineImpl::create(options));
   return std::shared_ptr<const Engine>(std::move(engine));
