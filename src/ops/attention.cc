@@ -69,17 +69,26 @@ void few_queries(const float* q, const float* k, const float* v, float* out,
   for (int64_t i = 0; i < s.n_q; ++i) {
     const float* qi = q + i * s.q_stride + h * d;
     const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;
-    for (int64_t j = 0; j < n; ++j) {
-      const float* kj = k + j * s.kv_stride + kvh * d;
-      float acc[16] = {};
-      int64_t c = 0;
-      for (; c + 16 <= d; c += 16) {
-        for (int l = 0; l < 16; ++l) acc[l] += qi[c + l] * kj[c + l];
+    if (s.kt != nullptr) {  // along positions: one vectorised pass per head dimension
+      std::fill(scores, scores + n, 0.f);
+      for (int64_t c = 0; c < d; ++c) {
+        const float qc = qi[c] * s.scale;
+        const float* col = s.kt + (kvh * d + c) * s.kt_stride;
+        for (int64_t j = 0; j < n; ++j) scores[j] += qc * col[j];
       }
-      float dot = 0.f;
-      for (; c < d; ++c) dot += qi[c] * kj[c];
-      for (float a : acc) dot += a;
-      scores[j] = dot * s.scale;
+    } else {
+      for (int64_t j = 0; j < n; ++j) {
+        const float* kj = k + j * s.kv_stride + kvh * d;
+        float acc[16] = {};
+        int64_t c = 0;
+        for (; c + 16 <= d; c += 16) {
+          for (int l = 0; l < 16; ++l) acc[l] += qi[c + l] * kj[c + l];
+        }
+        float dot = 0.f;
+        for (; c < d; ++c) dot += qi[c] * kj[c];
+        for (float a : acc) dot += a;
+        scores[j] = dot * s.scale;
+      }
     }
     softmax_row(scores, n);
     weighted_sum(scores, n, v + kvh * d, s.kv_stride, d, out + i * s.out_stride + h * d);

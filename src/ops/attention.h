@@ -27,6 +27,11 @@ struct AttentionShape {
   // bf16 products (Q, K, V and the probabilities rounded to bf16, float32 accumulation and
   // softmax), for the packed weight formats; false: float32 throughout. head_dim must be even.
   bool bf16 = false;
+  // Optional: the same keys transposed, element (c, j) at kt[c · kt_stride + j] for the
+  // n_kv_heads·D columns c. Few-query (decode) attention then scores all keys of a column at
+  // once instead of one horizontal sum per key.
+  const float* kt = nullptr;
+  int64_t kt_stride = 0;
 };
 
 // Dispatches to attention_bf16 when s.bf16 is set.

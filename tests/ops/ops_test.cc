@@ -82,7 +82,8 @@ TEST(Interpolate, SameSizeIsACopyAndLinearRampsSurviveUpsampling) {
 }
 
 // Naive attention in double; `offset` keys precede the queries (a KV cache), causal or not.
-void check_attention(bool bf16, bool causal, int64_t n_q, int64_t offset, double tol) {
+void check_attention(bool bf16, bool causal, int64_t n_q, int64_t offset, double tol,
+                     bool transposed_keys = false) {
   const int64_t n_kv = n_q + offset, heads = 4, kv_heads = 2, d = 24;
   std::mt19937 rng(1);
   std::normal_distribution<float> dist;
@@ -102,6 +103,15 @@ void check_attention(bool bf16, bool causal, int64_t n_q, int64_t offset, double
                         .causal = causal,
                         .q_offset = offset,
                         .bf16 = bf16};
+  std::vector<float> kt;  // the KV cache's transposed copy, with a row stride past n_kv
+  if (transposed_keys) {
+    const int64_t stride = n_kv + 7;
+    kt.assign(static_cast<size_t>(kv_heads * d * stride), NAN);
+    for (int64_t j = 0; j < n_kv; ++j)
+      for (int64_t c = 0; c < kv_heads * d; ++c) kt[c * stride + j] = k[j * kv_heads * d + c];
+    s.kt = kt.data();
+    s.kt_stride = stride;
+  }
   ThreadPool pool(2);
   ops::attention(q.data(), k.data(), v.data(), out.data(), s, &pool);
   for (int64_t h = 0; h < heads; ++h) {
@@ -137,6 +147,10 @@ TEST(Attention, FewQueriesAfterACacheMatchANaiveEvaluation) {
   check_attention(/*bf16=*/false, /*causal=*/true, 1, 70, 1e-5);
   check_attention(/*bf16=*/false, /*causal=*/true, 3, 45, 1e-5);
   check_attention(/*bf16=*/false, /*causal=*/false, 4, 20, 1e-5);
+  // With the cache's transposed keys (what the decoder passes).
+  check_attention(/*bf16=*/false, /*causal=*/true, 1, 70, 1e-5, /*transposed_keys=*/true);
+  check_attention(/*bf16=*/false, /*causal=*/true, 3, 45, 1e-5, /*transposed_keys=*/true);
+  check_attention(/*bf16=*/false, /*causal=*/false, 4, 20, 1e-5, /*transposed_keys=*/true);
 }
 
 // The bf16 path (packed formats): Q, K, V and the probabilities are rounded to bf16 (relative

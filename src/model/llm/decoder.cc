@@ -70,10 +70,12 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   const int64_t seq_len = pos0 + n;
   rope_.apply(qkv, n, width, s.num_heads, positions, seq_len);
   rope_.apply(qkv + qd, n, width, s.num_kv_heads, positions, seq_len);
+  float* kt = cache.kt(layer);
   for (int64_t r = 0; r < n; ++r) {
     const float* k = qkv + r * width + qd;
     std::copy(k, k + kvd, cache.k(layer, pos0 + r));
     std::copy(k + kvd, k + 2 * kvd, cache.v(layer, pos0 + r));
+    for (int64_t c = 0; c < kvd; ++c) kt[c * cache.capacity() + pos0 + r] = k[c];
   }
   float* ctx = sized(sc.ctx, n * qd);
   ops::AttentionShape a;
@@ -88,6 +90,8 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   a.causal = true;
   a.q_offset = pos0;
+  a.kt = kt;
+  a.kt_stride = cache.capacity();
   // bf16 attention pays for packing K and V per call: worth it for prompt blocks, not per token.
   a.bf16 = weights_->bf16_math && n >= 16;
   ops::attention(qkv, cache.k(layer, 0), cache.v(layer, 0), ctx, a, pool);

@@ -1,4 +1,7 @@
-// KvCache: the keys and values of every processed position, per layer (float32).
+// KvCache: the keys and values of every processed position, per layer (float32), plus the keys
+// once more transposed ([kv_dim][capacity] per layer): decode's q·K then runs along positions,
+// contiguous and vectorisable, instead of a horizontal sum per key (6 ms per token at 1k
+// context for the 0.5B LLM).
 // Per-session state; sized once from the request (prompt + max new tokens) so the decode loop
 // never allocates.
 #pragma once
@@ -16,20 +19,23 @@ class KvCache {
         capacity_(capacity),
         kv_dim_(kv_dim),
         k_(static_cast<size_t>(layers * capacity * kv_dim)),
-        v_(static_cast<size_t>(layers * capacity * kv_dim)) {}
+        v_(static_cast<size_t>(layers * capacity * kv_dim)),
+        kt_(static_cast<size_t>(layers * capacity * kv_dim)) {}
 
   float* k(int64_t layer, int64_t pos) { return k_.data() + (layer * capacity_ + pos) * kv_dim_; }
   float* v(int64_t layer, int64_t pos) { return v_.data() + (layer * capacity_ + pos) * kv_dim_; }
+  // Transposed keys of a layer: element (c, pos) at kt(layer)[c * capacity() + pos].
+  float* kt(int64_t layer) { return kt_.data() + layer * kv_dim_ * capacity_; }
   int64_t size() const { return size_; }  // positions filled
   int64_t capacity() const { return capacity_; }
   int64_t kv_dim() const { return kv_dim_; }
   void set_size(int64_t n) { size_ = n; }
   void clear() { size_ = 0; }
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  size_t bytes() const { return (k_.size() + v_.size() + kt_.size()) * sizeof(float); }
 
  private:
   int64_t layers_ = 0, capacity_ = 0, kv_dim_ = 0, size_ = 0;
-  std::vector<float> k_, v_;
+  std::vector<float> k_, v_, kt_;
 };
 
 }  // namespace ivl::model
