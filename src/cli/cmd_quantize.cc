@@ -71,18 +71,6 @@ double gigabytes(uint64_t bytes) {
   return static_cast<double>(bytes) / 1e9;
 }
 
-ops::MatrixLayout layout_of(io::QuantizedFormat f) {
-  switch (f) {
-    case io::QuantizedFormat::kQ8_0:
-      return ops::MatrixLayout::kQ8_0;
-    case io::QuantizedFormat::kQ4_0:
-      return ops::MatrixLayout::kQ4_0;
-    case io::QuantizedFormat::kStored:
-      break;
-  }
-  return ops::MatrixLayout::kRows;
-}
-
 uint64_t out_bytes(const OutTensor& t) {
   if (t.plan.layout == ops::MatrixLayout::kRows) return t.source->nbytes();
   return static_cast<uint64_t>(t.source->shape[0]) * ops::quant_row_bytes(t.plan.layout, t.plan.in);
@@ -100,7 +88,8 @@ class Quantizer {
 
   // Which tensors are quantized, and the added head; kInvalidArgument if the input cannot be.
   Status plan() {
-    const ops::MatrixLayout llm = layout_of(q_.llm), vision = layout_of(q_.vision);
+    const ops::MatrixLayout llm = model::matrix_layout(q_.llm),
+                            vision = model::matrix_layout(q_.vision);
     for (const auto& [canonical, ref] : d_.weights.all()) {
       const model::MatrixPart part = model::matrix_part(canonical);
       const ops::MatrixLayout asked = part == model::MatrixPart::kLlm ? llm

@@ -31,21 +31,22 @@ std::vector<WeightRule> model_weight_rules(const io::ModelConfig& config, const 
   return rules;
 }
 
+ops::MatrixLayout matrix_layout(io::QuantizedFormat format) {
+  switch (format) {
+    case io::QuantizedFormat::kQ8_0:
+      return ops::MatrixLayout::kQ8_0;
+    case io::QuantizedFormat::kQ4_0:
+      return ops::MatrixLayout::kQ4_0;
+    case io::QuantizedFormat::kStored:
+      break;
+  }
+  return ops::MatrixLayout::kRows;
+}
+
 std::optional<QuantizedParts> quantized_parts(const io::ModelConfig& config) {
   if (!config.quantization) return std::nullopt;
-  auto layout = [](io::QuantizedFormat f) {
-    switch (f) {
-      case io::QuantizedFormat::kQ8_0:
-        return ops::MatrixLayout::kQ8_0;
-      case io::QuantizedFormat::kQ4_0:
-        return ops::MatrixLayout::kQ4_0;
-      case io::QuantizedFormat::kStored:
-        break;
-    }
-    return ops::MatrixLayout::kRows;
-  };
-  return QuantizedParts{.llm = layout(config.quantization->llm),
-                        .vision = layout(config.quantization->vision)};
+  return QuantizedParts{.llm = matrix_layout(config.quantization->llm),
+                        .vision = matrix_layout(config.quantization->vision)};
 }
 
 Result<ModelDescription> open_model_description(const std::filesystem::path& dir) {

@@ -46,6 +46,8 @@ std::vector<WeightRule> model_weight_rules(const io::ModelConfig& config, const 
 
 // The quantized parts a config's quantization block declares (nullopt without a block).
 std::optional<QuantizedParts> quantized_parts(const io::ModelConfig& config);
+// The row layout of a quantized format (kRows for kStored).
+ops::MatrixLayout matrix_layout(io::QuantizedFormat format);
 
 // Checkpoint names under which an LLM tensor named `hf_name` in its own *ForCausalLM checkpoint
 // ("model.layers.0.mlp.up_proj.weight", "lm_head.weight") is stored in `layout`.

@@ -83,7 +83,7 @@ class Builder {
   }
 
   // The layout the current format gives a matrix with `in` columns (the fallbacks of
-  // WeightFormats: q4_0 -> q8_0 -> bf16 -> as stored).
+  // WeightFormats: q8_0 / q4_0 -> bf16 -> as stored).
   ops::MatrixLayout layout_for(int64_t in) const {
     ops::MatrixLayout layout = ops::MatrixLayout::kRows;
     if (format_ == WeightFormat::kBF16) layout = ops::MatrixLayout::kBF16Panels;

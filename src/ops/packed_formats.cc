@@ -124,9 +124,7 @@ void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst
 }
 
 MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in) {
-  if (layout == MatrixLayout::kQ4_0 && !layout_fits(layout, in)) layout = MatrixLayout::kQ8_0;
-  if (layout == MatrixLayout::kQ8_0 && !layout_fits(layout, in)) layout = MatrixLayout::kRows;
-  return is_quantized_rows(layout) ? layout : MatrixLayout::kRows;
+  return is_quantized_rows(layout) && layout_fits(layout, in) ? layout : MatrixLayout::kRows;
 }
 
 void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, MatrixLayout layout,
