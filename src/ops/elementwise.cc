@@ -166,4 +166,39 @@ void softmax_row(float* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
 }
 
+// The max in 16 lanes first (a single running max is a serial chain), then e^(x − max) rounded
+// to bf16 straight into `out` (round to nearest even on the bits; the values are in (0, 1], so
+// no NaN or overflow case), summing the float32 values as the official float32 softmax does.
+IVL_SIMD_CLONES
+float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out) {
+  float lanes[16];
+  std::fill(lanes, lanes + 16, -INFINITY);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int l = 0; l < 16; ++l) lanes[l] = lanes[l] > x[i + l] ? lanes[l] : x[i + l];
+  }
+  float m = -INFINITY;
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  for (float v : lanes) m = std::max(m, v);
+  float acc[16] = {};
+  i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int l = 0; l < 16; ++l) {
+      const float e = exp_nonpositive(x[i + l] - m);
+      acc[l] += e;
+      uint32_t bits;
+      std::memcpy(&bits, &e, 4);
+      out[i + l] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    }
+  }
+  float sum = 0.f;
+  for (; i < n; ++i) {
+    const float e = exp_nonpositive(x[i] - m);
+    sum += e;
+    out[i] = f32_to_bf16(e);
+  }
+  for (float a : acc) sum += a;
+  return sum;
+}
+
 }  // namespace ivl::ops

@@ -92,10 +92,16 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
     quantized_gemv(x, w, bias, y, pool, kern);
     return;
   }
-  thread_local std::vector<uint16_t> a;  // activations as bf16, grown once per calling thread
-  if (a.size() < static_cast<size_t>(n * k)) a.resize(static_cast<size_t>(n * k));
+  // Activations as bf16, grown once per calling thread. The row stride is padded by one cache
+  // line: with K a multiple of 2048 (InternViT's fc2, K = 4096) the 12 rows of a register tile
+  // would otherwise map to one L1 set (8 ways) and evict each other.
+  const int64_t lda = k + 32;
+  thread_local std::vector<uint16_t> a;
+  if (a.size() < static_cast<size_t>(n * lda)) a.resize(static_cast<size_t>(n * lda));
   uint16_t* ap = a.data();
-  auto convert = [&](int64_t r0, int64_t r1) { to_bf16(x + r0 * k, (r1 - r0) * k, ap + r0 * k); };
+  auto convert = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) to_bf16(x + r * k, k, ap + r * lda);
+  };
   if (pool != nullptr && n > 16) {
     pool->parallel_for(n, convert);
   } else {
@@ -116,7 +122,7 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
       } else {
         panel = reinterpret_cast<const uint16_t*>(w.packed) + r0 * k;
       }
-      kern.panel_product(ap, k, n, panel, k, cols, bias != nullptr ? bias + r0 : nullptr, y + r0,
+      kern.panel_product(ap, lda, n, panel, k, cols, bias != nullptr ? bias + r0 : nullptr, y + r0,
                          w.out);
     }
   };

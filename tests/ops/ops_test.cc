@@ -2,11 +2,14 @@
 // scaling variants, position-embedding interpolation, attention against a naive evaluation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "core/half.h"
 #include "model/vision/internvit.h"
 #include "ops/attention.h"
+#include "ops/elementwise.h"
 #include "ops/interpolate.h"
 #include "ops/rope.h"
 
@@ -79,6 +82,27 @@ TEST(Interpolate, SameSizeIsACopyAndLinearRampsSurviveUpsampling) {
   EXPECT_NEAR(up[3 * 8 + 3], 6.484375f, 1e-5);
   std::vector<float> constant(16, 3.f);
   for (float v : ops::bicubic_resize_hwc(constant.data(), 4, 4, 1, 7, 5)) EXPECT_NEAR(v, 3.f, 1e-5);
+}
+
+// The bf16 softmax numerators: each within bf16 rounding (2^-8 relative) of e^(x − max), the
+// largest exactly 1, and the sum in float32 of the unrounded values (odd n: a scalar tail).
+TEST(Softmax, Bf16NumeratorsAndFloatSum) {
+  std::vector<float> x(37);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i)) * 9.f - 3.f;
+  std::vector<uint16_t> num(x.size());
+  const float sum =
+      ops::softmax_numerators_bf16(x.data(), static_cast<int64_t>(x.size()), num.data());
+  const double m = *std::max_element(x.begin(), x.end());
+  double ref_sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double e = std::exp(double(x[i]) - m);
+    ref_sum += e;
+    EXPECT_NEAR(bf16_to_f32(num[i]), e, e / 256) << i;
+    if (x[i] == m) {
+      EXPECT_EQ(bf16_to_f32(num[i]), 1.f);
+    }
+  }
+  EXPECT_NEAR(sum, ref_sum, ref_sum * 1e-6);
 }
 
 // Naive attention in double; `offset` keys precede the queries (a KV cache), causal or not.
