@@ -139,7 +139,7 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out,
         const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i0 + i + 1) : s.n_kv;
         uint16_t* prow = pb.data() + i * n_pad;
         inv_sum[static_cast<size_t>(i)] =
-            1.f / softmax_numerators_bf16(scores.data() + i * s_stride, n, prow);
+            1.f / kern.softmax_numerators_bf16(scores.data() + i * s_stride, n, prow);
         std::fill(prow + n, prow + reduce, uint16_t{0});  // masked keys weigh nothing
       }
       // O = P·V over the visible keys: a prefix of every Vᵀ panel's column pairs.

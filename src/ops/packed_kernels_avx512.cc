@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -290,6 +291,53 @@ IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum
   }
 }
 
+// e^x for x ≤ 0, 16 lanes: the same range reduction and degree-6 polynomial as the scalar
+// exp_nonpositive in ops/elementwise.cc (relative error < 2e-7), 2^k applied with vscalefps.
+IVL_AVX512 inline __m512 exp_nonpositive16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 p = _mm512_set1_ps(1.f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  return _mm512_scalef_ps(p, k);
+}
+
+IVL_AVX512 float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out) {
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+  __m512 m0 = neg_inf, m1 = neg_inf;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+    m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
+  }
+  for (; i < n; i += 16) {
+    const auto mask = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    m0 = _mm512_max_ps(m0, _mm512_mask_loadu_ps(neg_inf, mask, x + i));
+  }
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
+  __m512 sum = _mm512_setzero_ps();
+  for (i = 0; i + 16 <= n; i += 16) {
+    const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    sum = _mm512_add_ps(sum, e);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        std::bit_cast<__m256i>(_mm512_cvtneps_pbh(e)));
+  }
+  if (i < n) {
+    const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), m));
+    sum = _mm512_mask_add_ps(sum, mask, sum, e);
+    _mm256_mask_storeu_epi16(out + i, mask, std::bit_cast<__m256i>(_mm512_cvtneps_pbh(e)));
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
 bool cpu_has_everything() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -301,8 +349,12 @@ bool cpu_has_everything() {
 }  // namespace
 
 const PackedKernels* avx512_kernels() {
-  static const PackedKernels k{"avx512", panel_product, q8_0_gemv, q4_0_gemv,
-                               portable_kernels().dequantize_panel};
+  static const PackedKernels k{"avx512",
+                               panel_product,
+                               q8_0_gemv,
+                               q4_0_gemv,
+                               portable_kernels().dequantize_panel,
+                               softmax_numerators_bf16};
   static const bool ok = cpu_has_everything();
   return ok ? &k : nullptr;
 }

@@ -8,6 +8,7 @@
 
 #include "core/half.h"
 #include "core/simd_dispatch.h"
+#include "ops/elementwise.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
 
@@ -126,7 +127,8 @@ void to_bf16(const float* x, int64_t n, uint16_t* out) {
 }
 
 const PackedKernels& portable_kernels() {
-  static const PackedKernels k{"portable", panel_product, q8_0_gemv, q4_0_gemv, dequantize_panel};
+  static const PackedKernels k{"portable", panel_product,    q8_0_gemv,
+                               q4_0_gemv,  dequantize_panel, softmax_numerators_bf16};
   return k;
 }
 

@@ -3,9 +3,11 @@
 // on CPUs that have it, AVX-512) against a double-precision product of the same rounded operands.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/half.h"
@@ -239,6 +241,31 @@ TEST(ToBf16, MatchesScalarRoundingIncludingSpecials) {
   std::vector<uint16_t> got(x.size());
   to_bf16(x.data(), static_cast<int64_t>(x.size()), got.data());
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(got[i], f32_to_bf16(x[i])) << x[i];
+}
+
+// The attention softmax's bf16 numerators on every table: within bf16 rounding (2^-8 relative)
+// of e^(x − max), the sum within float32 summation error; lengths with partial vectors, large
+// negative scores (the clamp at −87) included.
+TEST(SoftmaxNumerators, MatchDoublePrecisionOnBothKernelTables) {
+  std::vector<const PackedKernels*> tables = {&portable_kernels()};
+  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  for (const PackedKernels* t : tables) {
+    for (int64_t n : {1, 15, 16, 17, 33, 1025}) {
+      SCOPED_TRACE(std::string(t->name) + " n=" + std::to_string(n));
+      std::vector<float> x = random_values(static_cast<size_t>(n), 9, 4.f);
+      if (n > 2) x[1] = -200.f;
+      std::vector<uint16_t> num(static_cast<size_t>(n), 0xffff);
+      const float sum = t->softmax_numerators_bf16(x.data(), n, num.data());
+      double m = -1e30, ref_sum = 0;
+      for (float v : x) m = std::max(m, double(v));
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = std::exp(double(x[i]) - m);
+        ref_sum += e;
+        ASSERT_NEAR(bf16_to_f32(num[i]), e, e / 256 + 1e-37) << i;
+      }
+      EXPECT_NEAR(sum, ref_sum, ref_sum * 1e-5);
+    }
+  }
 }
 
 TEST(PackedLayouts, FitRules) {
