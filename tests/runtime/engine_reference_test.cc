@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "core/sha256.h"
 #include "io/safetensors.h"
@@ -171,27 +172,61 @@ double kl_divergence(const std::vector<float>& ref, const std::vector<float>& go
 
 class QuantAccuracy : public ::testing::TestWithParam<std::tuple<std::string, WeightFormat>> {};
 
-// Bounds, per model (6 cases). The fixture models have random weights, so their top two logits
-// are often nearly tied and a greedy continuation flips at the first perturbation of ~1e-2;
-// the fixture README accordingly asks lower precisions for "greedy output mostly identical".
+// Bounds, per model (6 cases). The fixture models have random weights, so the top two tokens
+// of a greedy step are sometimes nearly tied: the reference's greedy paths hold steps whose
+// top-2 log-probability gap is 0.005 nat. A greedy continuation may then flip at a perturbation
+// of that size, which is why the fixture README asks lower precisions for "greedy output mostly
+// identical". The gaps along each reference path come from the float32 engine, whose greedy
+// tokens equal the reference's (EngineReference; checked again here).
 // bf16 (the official inference precision): every greedy token identical.
 // q8_0: top-1 identical at every case's last prompt position, mean KL < 1e-4 nat, and all 20
-//   greedy tokens identical in at least 4 of the 6 cases (measured: 5/6 for both models).
+//   greedy tokens identical except where the reference's own top-2 gap at the first differing
+//   step is below kNearTie: a near-tie, where 8-bit rounding of weights and activations may
+//   pick either token (measured at the last prompt position, q8_0 moves the largest logit by
+//   ~0.03 nat: 1.2-1.6e-2 of max|logit| 1.8 for qwen2, 5-6e-3 of 5.0 for qwen3).
 // q4_0: mean KL < 2e-2 nat; top-1 and greedy agreement are reported (docs/performance.md).
+constexpr double kNearTie = 0.02;  // nat
 struct Bounds {
   double max_mean_kl;
   int min_top1;  // of 6
+  bool greedy_identical_except_near_ties;
   int min_greedy_identical;
 };
 Bounds bounds_for(WeightFormat f) {
   switch (f) {
     case WeightFormat::kBF16:
-      return {1e-5, 6, 6};
+      return {1e-5, 6, false, 6};
     case WeightFormat::kQ8_0:
-      return {1e-4, 6, 4};
+      return {1e-4, 6, true, 0};
     default:
-      return {2e-2, 0, 0};
+      return {2e-2, 0, false, 0};
   }
+}
+
+// Per case, the top-2 log-probability gap at each of the 20 reference greedy steps, from the
+// float32 engine (loaded once per model).
+const std::map<std::string, std::vector<double>>& reference_gaps(const std::string& model) {
+  static std::map<std::string, std::map<std::string, std::vector<double>>> cache;
+  auto it = cache.find(model);
+  if (it != cache.end()) return it->second;
+  auto& gaps = cache[model];
+  auto engine = Engine::load({.model_dir = test::fixture("models/" + model).string(),
+                              .llm_weights = WeightFormat::kF32,
+                              .vision_weights = WeightFormat::kF32,
+                              .threads = 2});
+  if (!engine.ok()) throw std::runtime_error(engine.status().to_string());
+  auto session = (*engine)->new_session();
+  for (const auto& c : test::reference_cases(model)) {
+    Request req = request_for(c);
+    req.sampling.logprobs = 2;
+    auto r = session->generate(req);
+    if (!r.ok()) throw std::runtime_error(r.status().to_string());
+    if (r->generated_ids != c.expected["greedy_20"].get<std::vector<int32_t>>())
+      throw std::runtime_error(c.name + ": float32 greedy tokens differ from the reference");
+    for (const GeneratedToken& t : r->tokens)
+      gaps[c.name].push_back(double(t.top.at(0).logprob) - t.top.at(1).logprob);
+  }
+  return gaps;
 }
 
 TEST_P(QuantAccuracy, AgainstFloat32Reference) {
@@ -207,8 +242,9 @@ TEST_P(QuantAccuracy, AgainstFloat32Reference) {
   auto session = (*engine)->new_session();
   const auto* impl = dynamic_cast<const runtime::EngineImpl*>(engine->get());
   ASSERT_NE(impl, nullptr);
+  const auto& gaps = reference_gaps(model);
   double kl_sum = 0;
-  int cases = 0, top1 = 0, greedy_equal = 0;
+  int cases = 0, top1 = 0, greedy_equal = 0, beyond_near_tie = 0;
   for (const auto& c : test::reference_cases(model)) {
     SCOPED_TRACE(model + " / " + c.name);
     Request req = request_for(c);
@@ -231,11 +267,16 @@ TEST_P(QuantAccuracy, AgainstFloat32Reference) {
     top1 += agree;
     greedy_equal += same == expected.size();
     ++cases;
+    // The reference's top-2 gap at the first differing step (none when all 20 agree).
+    const double gap = same < expected.size() ? gaps.at(c.name).at(same) : INFINITY;
+    beyond_near_tie += gap >= kNearTie && same < expected.size();
     std::printf(
         "[ accuracy  ] %-24s %-5s %-16s KL %.2e  top-1 %s  greedy %2zu/20  features %.2e  "
-        "logits %.2e\n",
+        "logits %.2e",
         model.c_str(), weight_format_name(format), c.name.c_str(), kl, agree ? "same" : "DIFF",
         same, feature_err, relative_error(in.logits, ref_logits));
+    if (same < expected.size()) std::printf("  (reference gap there %.4f nat)", gap);
+    std::printf("\n");
   }
   ASSERT_GT(cases, 0);
   const double mean_kl = kl_sum / cases;
@@ -246,6 +287,9 @@ TEST_P(QuantAccuracy, AgainstFloat32Reference) {
   EXPECT_LT(mean_kl, b.max_mean_kl);
   EXPECT_GE(top1, b.min_top1);
   EXPECT_GE(greedy_equal, b.min_greedy_identical);
+  if (b.greedy_identical_except_near_ties) {
+    EXPECT_EQ(beyond_near_tie, 0) << "greedy tokens differ where the reference was not near a tie";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
