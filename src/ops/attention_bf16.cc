@@ -5,7 +5,8 @@
 // packed weights), so both products run on the panel kernel: S = Q·Kᵀ for a block of query rows
 // (keys as "output rows"), the softmax numerators on the block's rows, then O = P·V (head dims as
 // "output rows", keys as the reduction), divided by the softmax sums. Only a block of scores
-// exists at a time — never n_q × n_kv.
+// exists at a time — never n_q × n_kv. The softmax scale multiplies S in float32 inside the
+// softmax, rather than Q before its rounding to bf16 (one rounding fewer, no pass over Q).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -26,52 +27,68 @@ int64_t round_up(int64_t n, int64_t a) {
   return (n + a - 1) / a * a;
 }
 
-// K of one head, rows = keys, as panels with `d` (even) columns: each key is rounded to bf16 as
-// one row (vectorised), then its column pairs (4 bytes each) go to their panel slots.
-void pack_keys(const float* k, int64_t stride, int64_t n_kv, int64_t d, uint16_t* dst) {
-  thread_local std::vector<uint16_t> row;
-  if (row.size() < static_cast<size_t>(d)) row.resize(static_cast<size_t>(d));
-  const int64_t rows = round_up(n_kv, kPanelRows);
-  for (int64_t j = 0; j < n_kv; ++j) {
-    to_bf16(k + j * stride, d, row.data());
-    uint16_t* slot = dst + (j / kPanelRows) * kPanelRows * d + (j % kPanelRows) * 2;
-    for (int64_t c = 0; c < d; c += 2) std::memcpy(slot + c * kPanelRows, row.data() + c, 4);
-  }
-  // Keys past n_kv in the last panel: zero rows.
-  for (int64_t j = n_kv; j < rows; ++j) {
-    uint16_t* slot = dst + (j / kPanelRows) * kPanelRows * d + (j % kPanelRows) * 2;
-    for (int64_t c = 0; c < d; c += 2) std::memset(slot + c * kPanelRows, 0, 4);
-  }
-}
+// Rows [r0, r1) of the inputs, rounded to bf16 (r0 even, a multiple of kPanelRows for the keys):
+// the Q rows into qb [n_q, n_heads·d]; for every KV head, each key's column pairs (4 bytes each)
+// into its K panel slots, and each pair of keys (2j, 2j+1) into the Vᵀ panels, one 4-byte slot
+// per head dim. Whole rows are read at once (all heads), so the inputs stream sequentially.
+struct Packing {
+  const AttentionShape& s;
+  const PackedKernels& kern;
+  uint16_t* qb;
+  uint16_t* kp;
+  uint16_t* vp;
+  int64_t n_pad, k_panel_elems, v_panel_elems;
 
-// Vᵀ of one head: rows = head dims, columns = keys (n_pad even, zero beyond n_kv). Keys go in
-// pairs (2j, 2j+1): both rounded to bf16 as rows, then each head dim's pair is one 4-byte slot,
-// consecutive over the dims of a panel.
-void pack_values_transposed(const float* v, int64_t stride, int64_t n_kv, int64_t n_pad, int64_t d,
-                            uint16_t* dst) {
-  thread_local std::vector<uint16_t> rows2;
-  if (rows2.size() < static_cast<size_t>(2 * d)) rows2.resize(static_cast<size_t>(2 * d));
-  uint16_t* even = rows2.data();
-  uint16_t* odd = rows2.data() + d;
-  const int64_t row_panels = round_up(d, kPanelRows) / kPanelRows;
-  for (int64_t j = 0; j < n_pad; j += 2) {
-    to_bf16(v + j * stride, d, even);
-    if (j + 1 < n_kv) {
-      to_bf16(v + (j + 1) * stride, d, odd);
-    } else {
-      std::fill(odd, odd + d, uint16_t{0});
-    }
-    for (int64_t p = 0; p < row_panels; ++p) {
-      uint16_t* slot = dst + p * kPanelRows * n_pad + j * kPanelRows;
-      const int64_t c0 = p * kPanelRows, cols = std::min(kPanelRows, d - c0);
-      for (int64_t c = 0; c < cols; ++c) {
-        slot[2 * c] = even[c0 + c];
-        slot[2 * c + 1] = odd[c0 + c];
+  void rows(int64_t r0, int64_t r1) const {
+    const int64_t d = s.head_dim, hq = s.n_heads * d, hk = s.n_kv_heads * d;
+    thread_local std::vector<uint16_t> row2;
+    if (row2.size() < static_cast<size_t>(2 * hk)) row2.resize(static_cast<size_t>(2 * hk));
+    for (int64_t i = r0; i < std::min(r1, s.n_q); ++i) kern.to_bf16(q(i), hq, qb + i * hq);
+    const int64_t k_rows = round_up(s.n_kv, kPanelRows);
+    for (int64_t j = r0; j < std::min(r1, k_rows); ++j) {  // K: zero rows past n_kv
+      uint16_t* row = row2.data();
+      if (j < s.n_kv) {
+        kern.to_bf16(k(j), hk, row);
+      } else {
+        std::fill(row, row + hk, uint16_t{0});
       }
-      std::fill(slot + 2 * cols, slot + 2 * kPanelRows, uint16_t{0});
+      for (int64_t h = 0; h < s.n_kv_heads; ++h) {
+        uint16_t* slot =
+            kp + h * k_panel_elems + (j / kPanelRows) * kPanelRows * d + (j % kPanelRows) * 2;
+        for (int64_t c = 0; c < d; c += 2) std::memcpy(slot + c * kPanelRows, row + h * d + c, 4);
+      }
+    }
+    const int64_t row_panels = round_up(d, kPanelRows) / kPanelRows;
+    for (int64_t j = r0; j < std::min(r1, n_pad); j += 2) {  // Vᵀ: key pairs
+      uint16_t* even = row2.data();
+      uint16_t* odd = row2.data() + hk;
+      kern.to_bf16(v(j), hk, even);
+      if (j + 1 < s.n_kv) {
+        kern.to_bf16(v(j + 1), hk, odd);
+      } else {
+        std::fill(odd, odd + hk, uint16_t{0});
+      }
+      for (int64_t h = 0; h < s.n_kv_heads; ++h) {
+        for (int64_t p = 0; p < row_panels; ++p) {
+          uint16_t* slot = vp + h * v_panel_elems + p * kPanelRows * n_pad + j * kPanelRows;
+          const int64_t c0 = h * d + p * kPanelRows,
+                        cols = std::min(kPanelRows, d - p * kPanelRows);
+          for (int64_t c = 0; c < cols; ++c) {
+            slot[2 * c] = even[c0 + c];
+            slot[2 * c + 1] = odd[c0 + c];
+          }
+          std::fill(slot + 2 * cols, slot + 2 * kPanelRows, uint16_t{0});
+        }
+      }
     }
   }
-}
+  const float* q(int64_t i) const { return q_in + i * s.q_stride; }
+  const float* k(int64_t j) const { return k_in + j * s.kv_stride; }
+  const float* v(int64_t j) const { return v_in + j * s.kv_stride; }
+  const float* q_in;
+  const float* k_in;
+  const float* v_in;
+};
 
 }  // namespace
 
@@ -82,32 +99,43 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out,
   const int64_t n_pad = round_up(s.n_kv, 2);  // keys as a reduction dimension: even
   const int64_t k_panel_elems = round_up(s.n_kv, kPanelRows) * d;
   const int64_t v_panel_elems = round_up(d, kPanelRows) * n_pad;
-  // Packed K and Vᵀ of every KV head, shared by the tasks; grown once per calling thread.
+  // Q as bf16 and the packed K and Vᵀ of every KV head, shared by the tasks; grown once per
+  // calling thread.
+  const int64_t hq = s.n_heads * d;
   thread_local std::vector<uint16_t> packed;
-  const auto need = static_cast<size_t>(s.n_kv_heads * (k_panel_elems + v_panel_elems));
+  const auto need =
+      static_cast<size_t>(s.n_q * hq + s.n_kv_heads * (k_panel_elems + v_panel_elems));
   if (packed.size() < need) packed.resize(need);
-  uint16_t* kp = packed.data();
-  uint16_t* vp = packed.data() + s.n_kv_heads * k_panel_elems;
-  auto pack = [&](int64_t h0, int64_t h1) {
-    for (int64_t h = h0; h < h1; ++h) {
-      pack_keys(k + h * d, s.kv_stride, s.n_kv, d, kp + h * k_panel_elems);
-      pack_values_transposed(v + h * d, s.kv_stride, s.n_kv, n_pad, d, vp + h * v_panel_elems);
-    }
+  uint16_t* qbf = packed.data();
+  uint16_t* kp = qbf + s.n_q * hq;
+  uint16_t* vp = kp + s.n_kv_heads * k_panel_elems;
+  const Packing packing{.s = s,
+                        .kern = kern,
+                        .qb = qbf,
+                        .kp = kp,
+                        .vp = vp,
+                        .n_pad = n_pad,
+                        .k_panel_elems = k_panel_elems,
+                        .v_panel_elems = v_panel_elems,
+                        .q_in = q,
+                        .k_in = k,
+                        .v_in = v};
+  const int64_t pack_rows = std::max(s.n_q, round_up(s.n_kv, kPanelRows));
+  auto pack = [&](int64_t b0, int64_t b1) {
+    packing.rows(b0 * kPanelRows, std::min(b1 * kPanelRows, pack_rows));
   };
+  const int64_t pack_blocks = (pack_rows + kPanelRows - 1) / kPanelRows;
   if (pool != nullptr) {
-    pool->parallel_for(s.n_kv_heads, pack);
+    pool->parallel_for(pack_blocks, pack);
   } else {
-    pack(0, s.n_kv_heads);
+    pack(0, pack_blocks);
   }
 
   const int64_t q_blocks = (s.n_q + kQueryBlock - 1) / kQueryBlock;
   auto run = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<uint16_t> qb, pb;
-    thread_local std::vector<float> scores, ob, qs;
+    thread_local std::vector<uint16_t> pb;
+    thread_local std::vector<float> scores, ob;
     thread_local std::vector<float> inv_sum(kQueryBlock);
-    if (qs.size() < static_cast<size_t>(d)) qs.resize(static_cast<size_t>(d));
-    if (qb.size() < static_cast<size_t>(kQueryBlock * d))
-      qb.resize(static_cast<size_t>(kQueryBlock * d));
     if (pb.size() < static_cast<size_t>(kQueryBlock * n_pad))
       pb.resize(static_cast<size_t>(kQueryBlock * n_pad));
     const int64_t s_stride = round_up(s.n_kv, kPanelRows);
@@ -120,16 +148,13 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out,
       const int64_t h = t / q_blocks, blk = t % q_blocks, kvh = h / group;
       const int64_t i0 = blk * kQueryBlock, rows = std::min(kQueryBlock, s.n_q - i0);
       const int64_t visible = s.causal ? std::min(s.n_kv, s.q_offset + i0 + rows) : s.n_kv;
-      for (int64_t i = 0; i < rows; ++i) {  // Q rows, scaled, as bf16
-        const float* src = q + (i0 + i) * s.q_stride + h * d;
-        for (int64_t c = 0; c < d; ++c) qs[static_cast<size_t>(c)] = src[c] * s.scale;
-        to_bf16(qs.data(), d, qb.data() + i * d);
-      }
+      // This head's Q rows as bf16, unscaled (the scale is applied in the softmax), stride hq.
+      const uint16_t* qh = qbf + i0 * hq + h * d;
       // S[i, j] for the visible keys, panel by panel.
       const uint16_t* kh = kp + kvh * k_panel_elems;
       for (int64_t p = 0; p * kPanelRows < visible; ++p) {
         const int64_t cols = std::min(kPanelRows, visible - p * kPanelRows);
-        kern.panel_product(qb.data(), d, rows, kh + p * kPanelRows * d, d, cols, nullptr,
+        kern.panel_product(qh, hq, rows, kh + p * kPanelRows * d, d, cols, nullptr,
                            scores.data() + p * kPanelRows, s_stride);
       }
       const int64_t reduce = round_up(visible, 2);
@@ -139,7 +164,7 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out,
         const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i0 + i + 1) : s.n_kv;
         uint16_t* prow = pb.data() + i * n_pad;
         inv_sum[static_cast<size_t>(i)] =
-            1.f / kern.softmax_numerators_bf16(scores.data() + i * s_stride, n, prow);
+            1.f / kern.softmax_numerators_bf16(scores.data() + i * s_stride, n, s.scale, prow);
         std::fill(prow + n, prow + reduce, uint16_t{0});  // masked keys weigh nothing
       }
       // O = P·V over the visible keys: a prefix of every Vᵀ panel's column pairs.

@@ -166,11 +166,11 @@ void softmax_row(float* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
 }
 
-// The max in 16 lanes first (a single running max is a serial chain), then e^(x − max) rounded
-// to bf16 straight into `out` (round to nearest even on the bits; the values are in (0, 1], so
-// no NaN or overflow case), summing the float32 values as the official float32 softmax does.
+// The max in 16 lanes first (a single running max is a serial chain), then e^(scale·(x − max))
+// rounded to bf16 straight into `out` (round to nearest even on the bits; the values are in (0, 1],
+// so no NaN or overflow case), summing the float32 values as the official float32 softmax does.
 IVL_SIMD_CLONES
-float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out) {
+float softmax_numerators_bf16(const float* x, int64_t n, float scale, uint16_t* out) {
   float lanes[16];
   std::fill(lanes, lanes + 16, -INFINITY);
   int64_t i = 0;
@@ -184,7 +184,7 @@ float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out) {
   i = 0;
   for (; i + 16 <= n; i += 16) {
     for (int l = 0; l < 16; ++l) {
-      const float e = exp_nonpositive(x[i + l] - m);
+      const float e = exp_nonpositive((x[i + l] - m) * scale);
       acc[l] += e;
       uint32_t bits;
       std::memcpy(&bits, &e, 4);
@@ -193,7 +193,7 @@ float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out) {
   }
   float sum = 0.f;
   for (; i < n; ++i) {
-    const float e = exp_nonpositive(x[i] - m);
+    const float e = exp_nonpositive((x[i] - m) * scale);
     sum += e;
     out[i] = f32_to_bf16(e);
   }

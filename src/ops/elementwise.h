@@ -32,9 +32,9 @@ void round_bf16_inplace(float* x, int64_t count);
 // Softmax over one row, in place, numerically stable (max subtracted).
 void softmax_row(float* x, int64_t n);
 
-// The numerators of a softmax over x[0, n): out[i] = bf16(e^(x[i] − max x)); returns their
-// float32 sum (the caller divides by it afterwards — attention scales the output rows instead of
-// n probabilities). x is not modified.
-float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out);
+// The numerators of a softmax over scale·x[0, n) (scale > 0): out[i] = bf16(e^(scale·(x[i] −
+// max x))); returns their float32 sum (the caller divides by it afterwards — attention scales
+// the output rows instead of n probabilities). x is not modified.
+float softmax_numerators_bf16(const float* x, int64_t n, float scale, uint16_t* out);
 
 }  // namespace ivl::ops

@@ -29,9 +29,11 @@ struct PackedKernels {
   // kBF16Panels panel (rows n..31 zero).
   void (*dequantize_panel)(const std::byte* rows, MatrixLayout layout, int64_t k, int64_t n,
                            uint16_t* panel);
-  // ops::softmax_numerators_bf16 (the bf16 attention's softmax): out[i] = bf16(e^(x[i] − max x))
-  // for i < n, returns the float32 sum of the unrounded values.
-  float (*softmax_numerators_bf16)(const float* x, int64_t n, uint16_t* out);
+  // ops::softmax_numerators_bf16 (the bf16 attention's softmax): out[i] = bf16(e^(scale·(x[i] −
+  // max x))) for i < n, returns the float32 sum of the unrounded values.
+  float (*softmax_numerators_bf16)(const float* x, int64_t n, float scale, uint16_t* out);
+  // ops::to_bf16 (round to nearest even, NaNs kept quiet NaNs).
+  void (*to_bf16)(const float* x, int64_t n, uint16_t* out);
 };
 
 // x[k] (k a multiple of 32) -> xq[k] int8 and dx[k/32], per block of 32: dx = max|x| / 127,

@@ -309,7 +309,7 @@ IVL_AVX512 inline __m512 exp_nonpositive16(__m512 x) {
   return _mm512_scalef_ps(p, k);
 }
 
-IVL_AVX512 float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* out) {
+IVL_AVX512 float softmax_numerators_bf16(const float* x, int64_t n, float scale, uint16_t* out) {
   const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
   __m512 m0 = neg_inf, m1 = neg_inf;
   int64_t i = 0;
@@ -322,20 +322,45 @@ IVL_AVX512 float softmax_numerators_bf16(const float* x, int64_t n, uint16_t* ou
     m0 = _mm512_max_ps(m0, _mm512_mask_loadu_ps(neg_inf, mask, x + i));
   }
   const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
+  const __m512 sc = _mm512_set1_ps(scale);
   __m512 sum = _mm512_setzero_ps();
   for (i = 0; i + 16 <= n; i += 16) {
-    const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    const __m512 e = exp_nonpositive16(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), m), sc));
     sum = _mm512_add_ps(sum, e);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
                         std::bit_cast<__m256i>(_mm512_cvtneps_pbh(e)));
   }
   if (i < n) {
     const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), m));
+    const __m512 e =
+        exp_nonpositive16(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), m), sc));
     sum = _mm512_mask_add_ps(sum, mask, sum, e);
     _mm256_mask_storeu_epi16(out + i, mask, std::bit_cast<__m256i>(_mm512_cvtneps_pbh(e)));
   }
   return _mm512_reduce_add_ps(sum);
+}
+
+// Round to nearest even on the bits, NaNs kept quiet NaNs — exactly ops::to_bf16. (vcvtneps2bf16
+// would be one instruction, but it flushes denormal inputs to zero, which torch's cast does not.)
+IVL_AVX512 inline __m256i to_bf16_16(__m512 v) {
+  const __m512i bits = _mm512_castps_si512(v);
+  const __m512i high = _mm512_srli_epi32(bits, 16);
+  const __m512i bias =
+      _mm512_add_epi32(_mm512_and_si512(high, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fff));
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(bits, bias), 16);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  r = _mm512_mask_or_epi32(r, nan, high, _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(r);
+}
+
+IVL_AVX512 void to_bf16_avx512(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), to_bf16_16(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm256_mask_storeu_epi16(out + i, mask, to_bf16_16(_mm512_maskz_loadu_ps(mask, x + i)));
+  }
 }
 
 bool cpu_has_everything() {
@@ -349,12 +374,13 @@ bool cpu_has_everything() {
 }  // namespace
 
 const PackedKernels* avx512_kernels() {
-  static const PackedKernels k{"avx512",
-                               panel_product,
-                               q8_0_gemv,
-                               q4_0_gemv,
-                               portable_kernels().dequantize_panel,
-                               softmax_numerators_bf16};
+  static const PackedKernels k{.name = "avx512",
+                               .panel_product = panel_product,
+                               .q8_0_gemv = q8_0_gemv,
+                               .q4_0_gemv = q4_0_gemv,
+                               .dequantize_panel = portable_kernels().dequantize_panel,
+                               .softmax_numerators_bf16 = softmax_numerators_bf16,
+                               .to_bf16 = to_bf16_avx512};
   static const bool ok = cpu_has_everything();
   return ok ? &k : nullptr;
 }

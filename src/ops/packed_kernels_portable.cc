@@ -127,8 +127,13 @@ void to_bf16(const float* x, int64_t n, uint16_t* out) {
 }
 
 const PackedKernels& portable_kernels() {
-  static const PackedKernels k{"portable", panel_product,    q8_0_gemv,
-                               q4_0_gemv,  dequantize_panel, softmax_numerators_bf16};
+  static const PackedKernels k{.name = "portable",
+                               .panel_product = panel_product,
+                               .q8_0_gemv = q8_0_gemv,
+                               .q4_0_gemv = q4_0_gemv,
+                               .dequantize_panel = dequantize_panel,
+                               .softmax_numerators_bf16 = softmax_numerators_bf16,
+                               .to_bf16 = to_bf16};
   return k;
 }
 

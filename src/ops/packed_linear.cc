@@ -100,7 +100,7 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
   if (a.size() < static_cast<size_t>(n * lda)) a.resize(static_cast<size_t>(n * lda));
   uint16_t* ap = a.data();
   auto convert = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) to_bf16(x + r * k, k, ap + r * lda);
+    for (int64_t r = r0; r < r1; ++r) kern.to_bf16(x + r * k, k, ap + r * lda);
   };
   if (pool != nullptr && n > 16) {
     pool->parallel_for(n, convert);

@@ -91,7 +91,7 @@ TEST(Softmax, Bf16NumeratorsAndFloatSum) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i)) * 9.f - 3.f;
   std::vector<uint16_t> num(x.size());
   const float sum =
-      ops::softmax_numerators_bf16(x.data(), static_cast<int64_t>(x.size()), num.data());
+      ops::softmax_numerators_bf16(x.data(), static_cast<int64_t>(x.size()), 1.f, num.data());
   const double m = *std::max_element(x.begin(), x.end());
   double ref_sum = 0;
   for (size_t i = 0; i < x.size(); ++i) {

@@ -241,11 +241,25 @@ TEST(ToBf16, MatchesScalarRoundingIncludingSpecials) {
   std::vector<uint16_t> got(x.size());
   to_bf16(x.data(), static_cast<int64_t>(x.size()), got.data());
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(got[i], f32_to_bf16(x[i])) << x[i];
+  // The kernel tables' entries, over lengths with partial vectors.
+  std::vector<const PackedKernels*> tables = {&portable_kernels()};
+  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  for (const PackedKernels* t : tables) {
+    for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{47}, static_cast<int64_t>(x.size())}) {
+      std::fill(got.begin(), got.end(), uint16_t{0x1234});
+      t->to_bf16(x.data() + x.size() - n, n, got.data());
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(got[i], f32_to_bf16(x[x.size() - n + i])) << t->name << " n=" << n;
+      if (n < static_cast<int64_t>(x.size())) {
+        EXPECT_EQ(got[n], 0x1234) << "wrote past n";
+      }
+    }
+  }
 }
 
 // The attention softmax's bf16 numerators on every table: within bf16 rounding (2^-8 relative)
-// of e^(x − max), the sum within float32 summation error; lengths with partial vectors, large
-// negative scores (the clamp at −87) included.
+// of e^(scale·(x − max)), the sum within float32 summation error; lengths with partial vectors,
+// large negative scores (the clamp at −87) included.
 TEST(SoftmaxNumerators, MatchDoublePrecisionOnBothKernelTables) {
   std::vector<const PackedKernels*> tables = {&portable_kernels()};
   if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
@@ -253,13 +267,14 @@ TEST(SoftmaxNumerators, MatchDoublePrecisionOnBothKernelTables) {
     for (int64_t n : {1, 15, 16, 17, 33, 1025}) {
       SCOPED_TRACE(std::string(t->name) + " n=" + std::to_string(n));
       std::vector<float> x = random_values(static_cast<size_t>(n), 9, 4.f);
-      if (n > 2) x[1] = -200.f;
+      if (n > 2) x[1] = -2000.f;  // e^(scale·(x − max)) underflows
       std::vector<uint16_t> num(static_cast<size_t>(n), 0xffff);
-      const float sum = t->softmax_numerators_bf16(x.data(), n, num.data());
+      const float scale = 0.125f;
+      const float sum = t->softmax_numerators_bf16(x.data(), n, scale, num.data());
       double m = -1e30, ref_sum = 0;
       for (float v : x) m = std::max(m, double(v));
       for (int64_t i = 0; i < n; ++i) {
-        const double e = std::exp(double(x[i]) - m);
+        const double e = std::exp((double(x[i]) - m) * scale);
         ref_sum += e;
         ASSERT_NEAR(bf16_to_f32(num[i]), e, e / 256 + 1e-37) << i;
       }
