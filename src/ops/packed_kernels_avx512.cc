@@ -463,37 +463,65 @@ IVL_AVX512 void int_tile(const int8_t* x, int64_t k, const float* dx, const int3
   for (int r = 0; r < MR; ++r) store_row(c + r * ldc, f0[r], f1[r], bias, m0, m1);
 }
 
+// The integer panels of one group, repacked side by side: panel p's codes at p · panel_codes, its
+// scales at p · panel_scales, its outputs at columns 32p of c.
+struct PanelGroup {
+  const uint8_t* codes;
+  const float* scales;
+  int64_t panel_codes, panel_scales;
+  int64_t panels, cols;  // cols: valid rows of the whole group (the last panel may be partial)
+  const float* bias;     // of the group's first row, or null
+};
+
+IVL_AVX512 inline void panel_masks(int64_t cols, __mmask16* m0, __mmask16* m1) {
+  *m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
+  *m1 = static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+}
+
+// MR activation rows against every panel of the group (the rows' codes stay in L1 meanwhile, and
+// c is written as one run of up to 32·panels floats per row).
 template <int MR>
-IVL_AVX512 void int_tiles(const int8_t* xq, int64_t k, const float* dx, const int32_t* xsum,
-                          int64_t m, int32_t shift, const uint8_t* codes, const float* scales,
-                          const float* bias, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+IVL_AVX512 void tile_row(const int8_t* xq, int64_t k, const float* dx, const int32_t* xsum,
+                         int32_t shift, const PanelGroup& g, float* c, int64_t ldc) {
+  for (int64_t p = 0; p < g.panels; ++p) {
+    __mmask16 m0, m1;
+    panel_masks(g.cols - kGemmRows * p, &m0, &m1);
+    int_tile<MR>(xq, k, dx, xsum, shift, g.codes + p * g.panel_codes, g.scales + p * g.panel_scales,
+                 g.bias != nullptr ? g.bias + kGemmRows * p : nullptr, c + kGemmRows * p, ldc, m0,
+                 m1);
+  }
+}
+
+template <int MR>
+IVL_AVX512 void tile_rows(const int8_t* xq, int64_t k, const float* dx, const int32_t* xsum,
+                          int64_t m, int32_t shift, const PanelGroup& g, float* c, int64_t ldc) {
   const int64_t nb = k / kQuantBlock;
   int64_t i = 0;
   for (; i + MR <= m; i += MR) {
-    // c is written once per element, in 128-byte pieces one row apart: fetch the next tile's
-    // lines for writing now, a whole tile's computation ahead (measured: without it the store
-    // misses cost ~20% on a 512 × 9728 product).
+    // c is written once per element, MR rows apart: fetch the next row tile's lines for writing
+    // now, a whole tile's computation ahead (measured: without it the store misses cost ~20% on
+    // a 512 × 9728 product).
     if (i + 2 * MR <= m) {
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         const float* next = c + (i + MR + r) * ldc;
-        __builtin_prefetch(next, 1, 3);
-        __builtin_prefetch(next + 16, 1, 3);
-        __builtin_prefetch(next + 31, 1, 3);
+        for (int64_t e = 0; e < g.cols; e += 16) __builtin_prefetch(next + e, 1, 3);
+        __builtin_prefetch(next + g.cols - 1, 1, 3);
       }
     }
-    int_tile<MR>(xq + i * k, k, dx + i * nb, xsum + i * nb, shift, codes, scales, bias, c + i * ldc,
-                 ldc, m0, m1);
+    tile_row<MR>(xq + i * k, k, dx + i * nb, xsum + i * nb, shift, g, c + i * ldc, ldc);
   }
   if constexpr (MR > 1) {
     if (i < m) {  // the rest, fewer than MR rows
-      int_tiles<MR - 1>(xq + i * k, k, dx + i * nb, xsum + i * nb, m - i, shift, codes, scales,
-                        bias, c + i * ldc, ldc, m0, m1);
+      tile_rows<MR - 1>(xq + i * k, k, dx + i * nb, xsum + i * nb, m - i, shift, g, c + i * ldc,
+                        ldc);
     }
   }
 }
 
 constexpr int kGemmMr = 6;  // 24 accumulators + 2 panel registers + 1 broadcast
+// Codes of the panels in one group: they stay in L2 while every activation row passes.
+constexpr int64_t kGroupBytes = 256 << 10;
 
 template <bool kQ4>
 IVL_AVX512 void quant_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
@@ -501,24 +529,32 @@ IVL_AVX512 void quant_gemm(const int8_t* xq, const float* dx, const int32_t* xsu
                            int64_t ldc) {
   const int64_t nb = k / kQuantBlock;
   const size_t row_bytes = quant_row_bytes(kQ4 ? MatrixLayout::kQ4_0 : MatrixLayout::kQ8_0, k);
-  // One integer panel per thread, grown once.
+  const int64_t panel_codes = nb * 8 * kPanelStep, panel_scales = nb * kGemmRows;
+  const int64_t group = std::clamp<int64_t>(kGroupBytes / panel_codes, 1, 16);
+  // One group of integer panels per thread, grown once.
   thread_local std::vector<uint8_t> codes;
   thread_local std::vector<float> scales;
-  if (codes.size() < static_cast<size_t>(nb * 8 * kPanelStep)) {
-    codes.resize(static_cast<size_t>(nb * 8 * kPanelStep));
-    scales.resize(static_cast<size_t>(nb * kGemmRows));
+  if (codes.size() < static_cast<size_t>(group * panel_codes)) {
+    codes.resize(static_cast<size_t>(group * panel_codes));
+    scales.resize(static_cast<size_t>(group * panel_scales));
   }
   const int32_t shift = kQ4 ? 3 : 7;  // the code offset c = 8 or 128
-  for (int64_t r0 = 0; r0 < n; r0 += kGemmRows) {
-    const int64_t cols = std::min(kGemmRows, n - r0);
-    repack_panel<kQ4>(rows + static_cast<size_t>(r0) * row_bytes, row_bytes, k, cols, codes.data(),
-                      scales.data());
-    const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
-    const auto m1 = static_cast<__mmask16>(cols >= 32   ? 0xffff
-                                           : cols <= 16 ? 0
-                                                        : (1u << (cols - 16)) - 1);
-    int_tiles<kGemmMr>(xq, k, dx, xsum, m, shift, codes.data(), scales.data(),
-                       bias != nullptr ? bias + r0 : nullptr, c + r0, ldc, m0, m1);
+  for (int64_t r0 = 0; r0 < n; r0 += group * kGemmRows) {
+    const int64_t cols = std::min(group * kGemmRows, n - r0);
+    const int64_t panels = (cols + kGemmRows - 1) / kGemmRows;
+    for (int64_t p = 0; p < panels; ++p) {
+      repack_panel<kQ4>(rows + static_cast<size_t>(r0 + kGemmRows * p) * row_bytes, row_bytes, k,
+                        std::min(kGemmRows, cols - kGemmRows * p), codes.data() + p * panel_codes,
+                        scales.data() + p * panel_scales);
+    }
+    const PanelGroup g{codes.data(),
+                       scales.data(),
+                       panel_codes,
+                       panel_scales,
+                       panels,
+                       cols,
+                       bias != nullptr ? bias + r0 : nullptr};
+    tile_rows<kGemmMr>(xq, k, dx, xsum, m, shift, g, c + r0, ldc);
   }
 }
 
