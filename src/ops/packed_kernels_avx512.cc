@@ -9,7 +9,6 @@
 #include <cstring>
 #include <vector>
 
-#include "core/half.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
 
@@ -405,12 +404,16 @@ IVL_AVX512 void repack_panel(const std::byte* rows, size_t row_bytes, int64_t k,
     }
   }
   if (n < kGemmRows) std::fill(scales, scales + nb * kGemmRows, 0.f);
+  // Each row's scales are contiguous: convert 16 at a time, scatter them 32 floats apart.
+  const __m512i block_stride =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(kGemmRows));
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* sc = rows + static_cast<size_t>(r) * row_bytes + code_bytes;
-    for (int64_t b = 0; b < nb; ++b) {
-      uint16_t h;
-      std::memcpy(&h, sc + 2 * b, 2);
-      scales[b * kGemmRows + r] = f16_to_f32(h);
+    for (int64_t b = 0; b < nb; b += 16) {
+      const auto mask = static_cast<__mmask16>(nb - b >= 16 ? 0xffff : (1u << (nb - b)) - 1);
+      const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, sc + 2 * b));
+      _mm512_mask_i32scatter_ps(scales + b * kGemmRows + r, mask, block_stride, d, 4);
     }
   }
 }
@@ -424,9 +427,9 @@ IVL_AVX512 inline __m512i bcast4(const int8_t* p) {
 // MR activation rows against one integer panel: per block, 2·MR int32 sums (16 weight rows
 // each) over its 8 steps, then folded into 2·MR float sums with the block's scales.
 template <int MR>
-IVL_AVX512 void int_tile(const int8_t* x, int64_t k, const float* dx, const int32_t* xsum,
-                         int32_t offset_shift, const uint8_t* codes, const float* scales,
-                         const float* bias, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+IVL_AVX512 void int_tile(const int8_t* x, int64_t k, const float* dx, const int32_t* corr,
+                         const uint8_t* codes, const float* scales, const float* bias, float* c,
+                         int64_t ldc, __mmask16 m0, __mmask16 m1) {
   const int64_t nb = k / kQuantBlock;
   __m512 f0[MR], f1[MR];
 #pragma GCC unroll 16
@@ -435,7 +438,7 @@ IVL_AVX512 void int_tile(const int8_t* x, int64_t k, const float* dx, const int3
     __m512i s0[MR], s1[MR];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
-      s0[r] = s1[r] = _mm512_set1_epi32(-(xsum[r * nb + b] * (1 << offset_shift)));
+      s0[r] = s1[r] = _mm512_set1_epi32(corr[r * nb + b]);
     }
     const uint8_t* cb = codes + b * 8 * kPanelStep;
     const int8_t* xb = x + b * kQuantBlock;
@@ -471,6 +474,7 @@ struct PanelGroup {
   int64_t panel_codes, panel_scales;
   int64_t panels, cols;  // cols: valid rows of the whole group (the last panel may be partial)
   const float* bias;     // of the group's first row, or null
+  int32_t* corr;         // scratch: the row tile's block sum offsets, kGemmMr · nb
 };
 
 IVL_AVX512 inline void panel_masks(int64_t cols, __mmask16* m0, __mmask16* m1) {
@@ -483,10 +487,13 @@ IVL_AVX512 inline void panel_masks(int64_t cols, __mmask16* m0, __mmask16* m1) {
 template <int MR>
 IVL_AVX512 void tile_row(const int8_t* xq, int64_t k, const float* dx, const int32_t* xsum,
                          int32_t shift, const PanelGroup& g, float* c, int64_t ldc) {
+  // Each block's integer sum starts at −c·xsum (c = 1 << shift), the same for every panel.
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t e = 0; e < MR * nb; ++e) g.corr[e] = -(xsum[e] * (1 << shift));
   for (int64_t p = 0; p < g.panels; ++p) {
     __mmask16 m0, m1;
     panel_masks(g.cols - kGemmRows * p, &m0, &m1);
-    int_tile<MR>(xq, k, dx, xsum, shift, g.codes + p * g.panel_codes, g.scales + p * g.panel_scales,
+    int_tile<MR>(xq, k, dx, g.corr, g.codes + p * g.panel_codes, g.scales + p * g.panel_scales,
                  g.bias != nullptr ? g.bias + kGemmRows * p : nullptr, c + kGemmRows * p, ldc, m0,
                  m1);
   }
@@ -534,6 +541,9 @@ IVL_AVX512 void quant_gemm(const int8_t* xq, const float* dx, const int32_t* xsu
   // One group of integer panels per thread, grown once.
   thread_local std::vector<uint8_t> codes;
   thread_local std::vector<float> scales;
+  thread_local std::vector<int32_t> corr;
+  if (corr.size() < static_cast<size_t>(kGemmMr * nb))
+    corr.resize(static_cast<size_t>(kGemmMr * nb));
   if (codes.size() < static_cast<size_t>(group * panel_codes)) {
     codes.resize(static_cast<size_t>(group * panel_codes));
     scales.resize(static_cast<size_t>(group * panel_scales));
@@ -553,7 +563,8 @@ IVL_AVX512 void quant_gemm(const int8_t* xq, const float* dx, const int32_t* xsu
                        panel_scales,
                        panels,
                        cols,
-                       bias != nullptr ? bias + r0 : nullptr};
+                       bias != nullptr ? bias + r0 : nullptr,
+                       corr.data()};
     tile_rows<kGemmMr>(xq, k, dx, xsum, m, shift, g, c + r0, ldc);
   }
 }
