@@ -31,7 +31,9 @@ struct PackedKernels {
   // The GEMMs behind prefill with quantized weights: for m activation rows (quantized by
   // quantize_activation; xq row stride k, dx and xsum row stride k / 32) and the n kQ8_0 / kQ4_0
   // rows starting at `rows`, c[i, r] = row i's q8_0_gemv / q4_0_gemv value for row r
-  // (+ bias[r]), with c of row stride ldc. Any m ≥ 1, any n ≥ 1.
+  // (+ bias[r]) up to float summation order, with c of row stride ldc (only columns < n are
+  // written). Any m ≥ 1, any n ≥ 1; the AVX-512 version pays an O(n·k) repack per call, so
+  // it is meant for many rows (prefill), the GEMV for one.
   void (*q8_0_gemm)(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
                     const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
                     int64_t ldc);

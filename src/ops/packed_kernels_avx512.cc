@@ -320,7 +320,7 @@ IVL_AVX512 void quantize_rows(const float* x, int64_t m, int64_t k, int8_t* xq, 
 // rows' 4 codes as two zmm. Each activation row then enters as a broadcast of 4 bytes in its
 // natural order, so a product needs no per-row horizontal sum and no re-ordered activations, and
 // the one micro-kernel serves both formats. The repack is O(32·k) per panel against O(m·32·k)
-// multiplies (measured ~1% at the prefill shapes).
+// multiply-adds, so it only shows for a few activation rows.
 // vpdpbusd multiplies unsigned by signed bytes: the panel holds unsigned codes (q8_0: q + 128;
 // q4_0: the 4-bit code as stored), the activations stay signed, and each block's
 // Σ (q + c)·x = Σ q·x + c·xsum is corrected by starting the block's integer sum at −c·xsum
@@ -328,9 +328,6 @@ IVL_AVX512 void quantize_rows(const float* x, int64_t m, int64_t k, int8_t* xq, 
 constexpr int64_t kGemmRows = 32;              // weight rows per integer panel (two zmm of lanes)
 constexpr int64_t kPanelStep = 4 * kGemmRows;  // bytes per step of 4 columns
 
-// Rows [0, n) (n ≤ 32) of the q8_0 / q4_0 rows at `rows` into the integer panel: codes[(b·8 + j)
-// · 128 + 4·r + e] is code e of step j of block b of row r, scales[32·b + r] its block's scale.
-// Rows n..31 get zero codes and zero scales, so they contribute exactly 0.
 // t[l] lane r = a[r] lane l, for 16 vectors of 16 dwords: dword pairs, then quads, then the
 // 4×4 transpose of 128-bit lanes.
 IVL_AVX512 inline void transpose16(__m512i a[16]) {
@@ -363,8 +360,8 @@ IVL_AVX512 inline void transpose16(__m512i a[16]) {
 
 // Rows [0, n) (n ≤ 32) of the q8_0 / q4_0 rows at `rows` into the integer panel: codes[(b·8 + j)
 // · 128 + 4·r + e] is code e of step j of block b of row r, scales[32·b + r] its block's scale.
-// Rows n..31 get zero codes and zero scales, so they contribute exactly 0. A step's 4-byte groups
-// of one row are one load (one per block lane), so the repack is 16×16 transposes of dwords.
+// Rows n..31 get zero scales (and bounded codes), so they contribute exactly 0. A step's 4-byte
+// groups of one row are one load (one per block lane), so the repack is 16×16 transposes of dwords.
 template <bool kQ4>
 IVL_AVX512 void repack_panel(const std::byte* rows, size_t row_bytes, int64_t k, int64_t n,
                              uint8_t* codes, float* scales) {
