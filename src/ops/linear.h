@@ -10,10 +10,10 @@ namespace ivl::ops {
 
 // y[n, w.out] = x[n, w.in] · wᵀ + bias (bias may be null). Parallel over output rows.
 // kRows: weights of dtype BF16/F16 are widened to float32 on the fly (exactly); float32 math.
-// Packed layouts (ops/packed_formats.h): activations are rounded to bf16 and multiplied with
-// vdpbf16ps (bf16 panels; quantized weights dequantized to bf16 panels) with float32
-// accumulation — except one-row products with quantized weights (decode), which quantize the
-// activation row to int8 blocks of 32 and use integer dot products.
+// Packed layouts (ops/packed_formats.h): bf16 panels — activations are rounded to bf16 and
+// multiplied with vdpbf16ps with float32 accumulation; quantized rows (q8_0, q4_0) — each
+// activation row is quantized to int8 blocks of 32 (quantize_activation) and multiplied with
+// integer dot products per block, scaled and summed in float32.
 void linear(const float* x, int64_t n, const Matrix& w, const float* bias, float* y,
             ThreadPool* pool);
 

@@ -25,10 +25,21 @@ struct PackedKernels {
   // The same for kQ4_0 rows, whose weights are d · (code − 8); xsum[b] = Σ_{k in b} xq[k].
   void (*q4_0_gemv)(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
                     int64_t k, int64_t n, const float* bias, float* y);
-  // The n (≤ 32) quantized rows at `rows`, dequantized and rounded to bf16, as one
-  // kBF16Panels panel (rows n..31 zero).
-  void (*dequantize_panel)(const std::byte* rows, MatrixLayout layout, int64_t k, int64_t n,
-                           uint16_t* panel);
+  // quantize_activation for m rows of k (x, xq row stride k; dx, xsum row stride k / 32), with
+  // exactly its results (same roundings).
+  void (*quantize_rows)(const float* x, int64_t m, int64_t k, int8_t* xq, float* dx, int32_t* xsum);
+  // The GEMMs behind prefill with quantized weights: for m activation rows (quantized by
+  // quantize_activation; xq row stride k, dx and xsum row stride k / 32) and the n kQ8_0 / kQ4_0
+  // rows starting at `rows`, c[i, r] = row i's q8_0_gemv / q4_0_gemv value for row r
+  // (+ bias[r]) up to float summation order, with c of row stride ldc (only columns < n are
+  // written). Any m ≥ 1, any n ≥ 1; the AVX-512 version pays an O(n·k) repack per call, so
+  // it is meant for many rows (prefill), the GEMV for one.
+  void (*q8_0_gemm)(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
+                    const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+                    int64_t ldc);
+  void (*q4_0_gemm)(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
+                    const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+                    int64_t ldc);
   // ops::softmax_numerators_bf16 (the bf16 attention's softmax): out[i] = bf16(e^(scale·(x[i] −
   // max x))) for i < n, returns the float32 sum of the unrounded values.
   float (*softmax_numerators_bf16)(const float* x, int64_t n, float scale, uint16_t* out);

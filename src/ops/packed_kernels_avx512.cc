@@ -363,6 +363,294 @@ IVL_AVX512 void to_bf16_avx512(const float* x, int64_t n, uint16_t* out) {
   }
 }
 
+// quantize_activation, 32 values (one block) per iteration: the same float operations (amax,
+// amax / 127, 1 / d, x · inv rounded to nearest even under the default MXCSR, as nearbyint),
+// so the results are identical.
+IVL_AVX512 void quantize_rows(const float* x, int64_t m, int64_t k, int8_t* xq, float* dx,
+                              int32_t* xsum) {
+  const int64_t blocks = m * (k / kQuantBlock);  // rows are contiguous: blocks run on
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.f;
+    const __m512 inv = _mm512_set1_ps(d > 0.f ? 1.f / d : 0.f);
+    const __m512i q0 =
+        _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)), lo), hi);
+    const __m512i q1 =
+        _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v1, inv)), lo), hi);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + 32 * b), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
+    dx[b] = d;
+    xsum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+  }
+}
+
+// ---- GEMM (prefill) with quantized weights ----
+//
+// The weight rows are re-laid out, 32 at a time, into an integer panel whose vpdpbusd lanes are
+// weight rows (16 per zmm) instead of blocks: for block b and step j (4 columns) of it, the 32
+// rows' 4 codes as two zmm. Each activation row then enters as a broadcast of 4 bytes in its
+// natural order, so a product needs no per-row horizontal sum and no re-ordered activations, and
+// the one micro-kernel serves both formats. The repack is O(32·k) per panel against O(m·32·k)
+// multiply-adds, so it only shows for a few activation rows.
+// vpdpbusd multiplies unsigned by signed bytes: the panel holds unsigned codes (q8_0: q + 128;
+// q4_0: the 4-bit code as stored), the activations stay signed, and each block's
+// Σ (q + c)·x = Σ q·x + c·xsum is corrected by starting the block's integer sum at −c·xsum
+// (c = 128 or 8; for q4_0 this is exactly its −8 offset).
+constexpr int64_t kGemmRows = 32;              // weight rows per integer panel (two zmm of lanes)
+constexpr int64_t kPanelStep = 4 * kGemmRows;  // bytes per step of 4 columns
+
+// t[l] lane r = a[r] lane l, for 16 vectors of 16 dwords: dword pairs, then quads, then the
+// 4×4 transpose of 128-bit lanes.
+IVL_AVX512 inline void transpose16(__m512i a[16]) {
+  __m512i u[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    u[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]);
+    u[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+  }
+  __m512i v[4][4];  // v[g][e], 128-bit lane q: dword 4q+e of rows 4g..4g+3
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    v[g][0] = _mm512_unpacklo_epi64(u[4 * g], u[4 * g + 2]);
+    v[g][1] = _mm512_unpackhi_epi64(u[4 * g], u[4 * g + 2]);
+    v[g][2] = _mm512_unpacklo_epi64(u[4 * g + 1], u[4 * g + 3]);
+    v[g][3] = _mm512_unpackhi_epi64(u[4 * g + 1], u[4 * g + 3]);
+  }
+#pragma GCC unroll 4
+  for (int e = 0; e < 4; ++e) {
+    const __m512i x0 = _mm512_shuffle_i32x4(v[0][e], v[1][e], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512i x1 = _mm512_shuffle_i32x4(v[0][e], v[1][e], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512i y0 = _mm512_shuffle_i32x4(v[2][e], v[3][e], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512i y1 = _mm512_shuffle_i32x4(v[2][e], v[3][e], _MM_SHUFFLE(3, 2, 3, 2));
+    a[e] = _mm512_shuffle_i32x4(x0, y0, _MM_SHUFFLE(2, 0, 2, 0));
+    a[4 + e] = _mm512_shuffle_i32x4(x0, y0, _MM_SHUFFLE(3, 1, 3, 1));
+    a[8 + e] = _mm512_shuffle_i32x4(x1, y1, _MM_SHUFFLE(2, 0, 2, 0));
+    a[12 + e] = _mm512_shuffle_i32x4(x1, y1, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
+// Rows [0, n) (n ≤ 32) of the q8_0 / q4_0 rows at `rows` into the integer panel: codes[(b·8 + j)
+// · 128 + 4·r + e] is code e of step j of block b of row r, scales[32·b + r] its block's scale.
+// Rows n..31 get zero scales (and bounded codes), so they contribute exactly 0. A step's 4-byte
+// groups of one row are one load (one per block lane), so the repack is 16×16 transposes of dwords.
+template <bool kQ4>
+IVL_AVX512 void repack_panel(const std::byte* rows, size_t row_bytes, int64_t k, int64_t n,
+                             uint8_t* codes, float* scales) {
+  const int64_t nb = k / kQuantBlock;
+  const size_t code_bytes = kQ4 ? static_cast<size_t>(k / 2) : static_cast<size_t>(k);
+  const __m512i nibble = _mm512_set1_epi8(0x0f), flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t s = 0; 16 * s < nb; ++s) {
+    const int64_t nsb = std::min<int64_t>(16, nb - 16 * s);
+    const __mmask64 mask = step_mask(nsb);
+    for (int64_t h = 0; h < 2; ++h) {                // rows 16h .. 16h+15
+      for (int64_t p = 0; p < (kQ4 ? 4 : 8); ++p) {  // one load per row: q4_0 steps 2p, 2p+1
+        const size_t at = static_cast<size_t>(kQ4 ? 256 * s + 4 * nsb * p : 512 * s + 4 * nsb * p);
+        __m512i a[16], hi[16];
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; ++r) {
+          const int64_t row = 16 * h + r;
+          a[r] = row < n ? _mm512_maskz_loadu_epi8(mask,
+                                                   rows + static_cast<size_t>(row) * row_bytes + at)
+                         : _mm512_setzero_si512();
+          if constexpr (kQ4) {
+            hi[r] = _mm512_and_si512(_mm512_srli_epi16(a[r], 4), nibble);
+            a[r] = _mm512_and_si512(a[r], nibble);
+          } else {
+            a[r] = _mm512_xor_si512(a[r], flip);
+          }
+        }
+        const int64_t j = kQ4 ? 2 * p : p;
+        transpose16(a);
+        for (int64_t l = 0; l < nsb; ++l)
+          _mm512_storeu_si512(codes + ((16 * s + l) * 8 + j) * kPanelStep + 64 * h, a[l]);
+        if constexpr (kQ4) {
+          transpose16(hi);
+          for (int64_t l = 0; l < nsb; ++l)
+            _mm512_storeu_si512(codes + ((16 * s + l) * 8 + j + 1) * kPanelStep + 64 * h, hi[l]);
+        }
+      }
+    }
+  }
+  if (n < kGemmRows) std::fill(scales, scales + nb * kGemmRows, 0.f);
+  // Each row's scales are contiguous: convert 16 at a time, scatter them 32 floats apart.
+  const __m512i block_stride =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(kGemmRows));
+  for (int64_t r = 0; r < n; ++r) {
+    const std::byte* sc = rows + static_cast<size_t>(r) * row_bytes + code_bytes;
+    for (int64_t b = 0; b < nb; b += 16) {
+      const auto mask = static_cast<__mmask16>(nb - b >= 16 ? 0xffff : (1u << (nb - b)) - 1);
+      const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, sc + 2 * b));
+      _mm512_mask_i32scatter_ps(scales + b * kGemmRows + r, mask, block_stride, d, 4);
+    }
+  }
+}
+
+IVL_AVX512 inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// MR activation rows against one integer panel: per block, 2·MR int32 sums (16 weight rows
+// each) over its 8 steps, then folded into 2·MR float sums with the block's scales.
+template <int MR>
+IVL_AVX512 void int_tile(const int8_t* x, int64_t k, const float* dx, const int32_t* corr,
+                         const uint8_t* codes, const float* scales, const float* bias, float* c,
+                         int64_t ldc, __mmask16 m0, __mmask16 m1) {
+  const int64_t nb = k / kQuantBlock;
+  __m512 f0[MR], f1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) f0[r] = f1[r] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i s0[MR], s1[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      s0[r] = s1[r] = _mm512_set1_epi32(corr[r * nb + b]);
+    }
+    const uint8_t* cb = codes + b * 8 * kPanelStep;
+    const int8_t* xb = x + b * kQuantBlock;
+#pragma GCC unroll 8
+    for (int64_t j = 0; j < 8; ++j) {
+      const __m512i w0 = _mm512_loadu_si512(cb + j * kPanelStep);
+      const __m512i w1 = _mm512_loadu_si512(cb + j * kPanelStep + 64);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        const __m512i xv = bcast4(xb + r * k + 4 * j);
+        s0[r] = _mm512_dpbusd_epi32(s0[r], w0, xv);
+        s1[r] = _mm512_dpbusd_epi32(s1[r], w1, xv);
+      }
+    }
+    const __m512 d0 = _mm512_loadu_ps(scales + b * kGemmRows);
+    const __m512 d1 = _mm512_loadu_ps(scales + b * kGemmRows + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512 dxr = _mm512_set1_ps(dx[r * nb + b]);
+      f0[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[r]), _mm512_mul_ps(d0, dxr), f0[r]);
+      f1[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[r]), _mm512_mul_ps(d1, dxr), f1[r]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) store_row(c + r * ldc, f0[r], f1[r], bias, m0, m1);
+}
+
+// The integer panels of one group, repacked side by side: panel p's codes at p · panel_codes, its
+// scales at p · panel_scales, its outputs at columns 32p of c.
+struct PanelGroup {
+  const uint8_t* codes;
+  const float* scales;
+  int64_t panel_codes, panel_scales;
+  int64_t panels, cols;  // cols: valid rows of the whole group (the last panel may be partial)
+  const float* bias;     // of the group's first row, or null
+  int32_t* corr;         // scratch: the row tile's block sum offsets, kGemmMr · nb
+};
+
+IVL_AVX512 inline void panel_masks(int64_t cols, __mmask16* m0, __mmask16* m1) {
+  *m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
+  *m1 = static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+}
+
+// MR activation rows against every panel of the group (the rows' codes stay in L1 meanwhile, and
+// c is written as one run of up to 32·panels floats per row).
+template <int MR>
+IVL_AVX512 void tile_row(const int8_t* xq, int64_t k, const float* dx, const int32_t* xsum,
+                         int32_t shift, const PanelGroup& g, float* c, int64_t ldc) {
+  // Each block's integer sum starts at −c·xsum (c = 1 << shift), the same for every panel.
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t e = 0; e < MR * nb; ++e) g.corr[e] = -(xsum[e] * (1 << shift));
+  for (int64_t p = 0; p < g.panels; ++p) {
+    __mmask16 m0, m1;
+    panel_masks(g.cols - kGemmRows * p, &m0, &m1);
+    int_tile<MR>(xq, k, dx, g.corr, g.codes + p * g.panel_codes, g.scales + p * g.panel_scales,
+                 g.bias != nullptr ? g.bias + kGemmRows * p : nullptr, c + kGemmRows * p, ldc, m0,
+                 m1);
+  }
+}
+
+template <int MR>
+IVL_AVX512 void tile_rows(const int8_t* xq, int64_t k, const float* dx, const int32_t* xsum,
+                          int64_t m, int32_t shift, const PanelGroup& g, float* c, int64_t ldc) {
+  const int64_t nb = k / kQuantBlock;
+  int64_t i = 0;
+  for (; i + MR <= m; i += MR) {
+    // c is written once per element, MR rows apart: fetch the next row tile's lines for writing
+    // now, a whole tile's computation ahead (measured: without it the store misses cost ~20% on
+    // a 512 × 9728 product).
+    if (i + 2 * MR <= m) {
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        const float* next = c + (i + MR + r) * ldc;
+        for (int64_t e = 0; e < g.cols; e += 16) __builtin_prefetch(next + e, 1, 3);
+        __builtin_prefetch(next + g.cols - 1, 1, 3);
+      }
+    }
+    tile_row<MR>(xq + i * k, k, dx + i * nb, xsum + i * nb, shift, g, c + i * ldc, ldc);
+  }
+  if constexpr (MR > 1) {
+    if (i < m) {  // the rest, fewer than MR rows
+      tile_rows<MR - 1>(xq + i * k, k, dx + i * nb, xsum + i * nb, m - i, shift, g, c + i * ldc,
+                        ldc);
+    }
+  }
+}
+
+constexpr int kGemmMr = 6;  // 24 accumulators + 2 panel registers + 1 broadcast
+// Codes of the panels in one group: they stay in L2 while every activation row passes.
+constexpr int64_t kGroupBytes = 256 << 10;
+
+template <bool kQ4>
+IVL_AVX512 void quant_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
+                           const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+                           int64_t ldc) {
+  const int64_t nb = k / kQuantBlock;
+  const size_t row_bytes = quant_row_bytes(kQ4 ? MatrixLayout::kQ4_0 : MatrixLayout::kQ8_0, k);
+  const int64_t panel_codes = nb * 8 * kPanelStep, panel_scales = nb * kGemmRows;
+  const int64_t group = std::clamp<int64_t>(kGroupBytes / panel_codes, 1, 16);
+  // One group of integer panels per thread, grown once.
+  thread_local std::vector<uint8_t> codes;
+  thread_local std::vector<float> scales;
+  thread_local std::vector<int32_t> corr;
+  if (corr.size() < static_cast<size_t>(kGemmMr * nb))
+    corr.resize(static_cast<size_t>(kGemmMr * nb));
+  if (codes.size() < static_cast<size_t>(group * panel_codes)) {
+    codes.resize(static_cast<size_t>(group * panel_codes));
+    scales.resize(static_cast<size_t>(group * panel_scales));
+  }
+  const int32_t shift = kQ4 ? 3 : 7;  // the code offset c = 8 or 128
+  for (int64_t r0 = 0; r0 < n; r0 += group * kGemmRows) {
+    const int64_t cols = std::min(group * kGemmRows, n - r0);
+    const int64_t panels = (cols + kGemmRows - 1) / kGemmRows;
+    for (int64_t p = 0; p < panels; ++p) {
+      repack_panel<kQ4>(rows + static_cast<size_t>(r0 + kGemmRows * p) * row_bytes, row_bytes, k,
+                        std::min(kGemmRows, cols - kGemmRows * p), codes.data() + p * panel_codes,
+                        scales.data() + p * panel_scales);
+    }
+    const PanelGroup g{codes.data(),
+                       scales.data(),
+                       panel_codes,
+                       panel_scales,
+                       panels,
+                       cols,
+                       bias != nullptr ? bias + r0 : nullptr,
+                       corr.data()};
+    tile_rows<kGemmMr>(xq, k, dx, xsum, m, shift, g, c + r0, ldc);
+  }
+}
+
+IVL_AVX512 void q8_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
+                          const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+                          int64_t ldc) {
+  quant_gemm<false>(xq, dx, xsum, m, rows, k, n, bias, c, ldc);
+}
+
+IVL_AVX512 void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
+                          const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+                          int64_t ldc) {
+  quant_gemm<true>(xq, dx, xsum, m, rows, k, n, bias, c, ldc);
+}
+
 bool cpu_has_everything() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -378,7 +666,9 @@ const PackedKernels* avx512_kernels() {
                                .panel_product = panel_product,
                                .q8_0_gemv = q8_0_gemv,
                                .q4_0_gemv = q4_0_gemv,
-                               .dequantize_panel = portable_kernels().dequantize_panel,
+                               .quantize_rows = quantize_rows,
+                               .q8_0_gemm = q8_0_gemm,
+                               .q4_0_gemm = q4_0_gemm,
                                .softmax_numerators_bf16 = softmax_numerators_bf16,
                                .to_bf16 = to_bf16_avx512};
   static const bool ok = cpu_has_everything();

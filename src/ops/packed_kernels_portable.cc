@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "core/half.h"
 #include "core/simd_dispatch.h"
@@ -74,23 +73,26 @@ void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum, const std
   }
 }
 
-void dequantize_panel(const std::byte* rows, MatrixLayout layout, int64_t k, int64_t n,
-                      uint16_t* panel) {
-  const size_t row_bytes = quant_row_bytes(layout, k);
-  thread_local std::vector<float> w;
-  thread_local std::vector<uint16_t> wb;
-  if (w.size() < static_cast<size_t>(k)) {
-    w.resize(static_cast<size_t>(k));
-    wb.resize(static_cast<size_t>(k));
-  }
-  if (n < kPanelRows) std::fill(panel, panel + kPanelRows * k, uint16_t{0});
-  for (int64_t r = 0; r < n; ++r) {
-    dequantize_row(rows + static_cast<size_t>(r) * row_bytes, k, layout, w.data());
-    to_bf16(w.data(), k, wb.data());
-    for (int64_t p = 0; p < k / 2; ++p) {  // one column pair (4 bytes) per panel slot
-      std::memcpy(panel + (p * kPanelRows + r) * 2, wb.data() + 2 * p, 4);
-    }
-  }
+void quantize_rows(const float* x, int64_t m, int64_t k, int8_t* xq, float* dx, int32_t* xsum) {
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t i = 0; i < m; ++i)
+    quantize_activation(x + i * k, k, xq + i * k, dx + i * nb, xsum + i * nb);
+}
+
+// The oracle GEMMs: the GEMV once per activation row.
+void q8_0_gemm(const int8_t* xq, const float* dx, const int32_t* /*xsum*/, int64_t m,
+               const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+               int64_t ldc) {
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t i = 0; i < m; ++i) q8_0_gemv(xq + i * k, dx + i * nb, rows, k, n, bias, c + i * ldc);
+}
+
+void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,
+               const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
+               int64_t ldc) {
+  const int64_t nb = k / kQuantBlock;
+  for (int64_t i = 0; i < m; ++i)
+    q4_0_gemv(xq + i * k, dx + i * nb, xsum + i * nb, rows, k, n, bias, c + i * ldc);
 }
 
 }  // namespace
@@ -131,7 +133,9 @@ const PackedKernels& portable_kernels() {
                                .panel_product = panel_product,
                                .q8_0_gemv = q8_0_gemv,
                                .q4_0_gemv = q4_0_gemv,
-                               .dequantize_panel = dequantize_panel,
+                               .quantize_rows = quantize_rows,
+                               .q8_0_gemm = q8_0_gemm,
+                               .q4_0_gemm = q4_0_gemm,
                                .softmax_numerators_bf16 = softmax_numerators_bf16,
                                .to_bf16 = to_bf16};
   return k;

@@ -1,12 +1,10 @@
 // ops::linear for the packed layouts: bf16 panels (GEMM and GEMV through one panel kernel),
-// and the quantized rows (integer GEMV for one row, dequantized panels for more). Quantized
-// matrices are row segments (ops/matrix.h): the GEMV runs the kernel over each segment's part
-// of a thread's rows; a panel whose 32 rows span segments is gathered first.
+// and the quantized rows (activations quantized to int8 blocks of 32, then the integer GEMV for
+// one row, the integer GEMM for more). Quantized matrices are row segments (ops/matrix.h): the
+// kernels run over each segment's part of a thread's rows.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
-#include "core/check.h"
 #include "ops/linear.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
@@ -28,57 +26,74 @@ void for_each_run(const Matrix& w, int64_t r0, int64_t r1, Fn&& fn) {
   }
 }
 
-void quantized_gemv(const float* x, const Matrix& w, const float* bias, float* y, ThreadPool* pool,
-                    const PackedKernels& kern) {
-  const int64_t k = w.in, nb = k / kQuantBlock;
-  // Per calling thread, grown once: no allocation per token.
-  thread_local std::vector<int8_t> xq;
-  thread_local std::vector<float> dx;
-  thread_local std::vector<int32_t> xsum;
-  if (xq.size() < static_cast<size_t>(k)) xq.resize(static_cast<size_t>(k));
-  if (dx.size() < static_cast<size_t>(nb)) {
-    dx.resize(static_cast<size_t>(nb));
-    xsum.resize(static_cast<size_t>(nb));
+// Activation rows quantized by quantize_activation, per calling thread, grown once: no
+// allocation per call after warm-up.
+struct QuantizedActivations {
+  std::vector<int8_t> xq;
+  std::vector<float> dx;
+  std::vector<int32_t> xsum;
+};
+
+QuantizedActivations& quantize_rows_of(const float* x, int64_t n, int64_t k, ThreadPool* pool,
+                                       const PackedKernels& kern) {
+  thread_local QuantizedActivations q;
+  const int64_t nb = k / kQuantBlock;
+  if (q.xq.size() < static_cast<size_t>(n * k)) q.xq.resize(static_cast<size_t>(n * k));
+  if (q.dx.size() < static_cast<size_t>(n * nb)) {
+    q.dx.resize(static_cast<size_t>(n * nb));
+    q.xsum.resize(static_cast<size_t>(n * nb));
   }
-  quantize_activation(x, k, xq.data(), dx.data(), xsum.data());
-  const int8_t* xqp = xq.data();
-  const float* dxp = dx.data();
-  const int32_t* xsp = xsum.data();
+  // Plain pointers: inside the loop body on a worker, `q` would name the worker's own copy.
+  int8_t* xq = q.xq.data();
+  float* dx = q.dx.data();
+  int32_t* xsum = q.xsum.data();
   auto run = [&](int64_t r0, int64_t r1) {
-    for_each_run(w, r0, r1, [&](const std::byte* rows, int64_t first, int64_t n) {
+    kern.quantize_rows(x + r0 * k, r1 - r0, k, xq + r0 * k, dx + r0 * nb, xsum + r0 * nb);
+  };
+  if (pool != nullptr && n > 16) {
+    pool->parallel_for(n, run);
+  } else {
+    run(0, n);
+  }
+  return q;
+}
+
+// The integer GEMV (n == 1) or GEMM over each thread's rows of w, segment by segment.
+void quantized_linear(const float* x, int64_t n, const Matrix& w, const float* bias, float* y,
+                      ThreadPool* pool, const PackedKernels& kern) {
+  const int64_t k = w.in;
+  const QuantizedActivations& q = quantize_rows_of(x, n, k, pool, kern);
+  const int8_t* xq = q.xq.data();
+  const float* dx = q.dx.data();
+  const int32_t* xsum = q.xsum.data();
+  const bool q8 = w.layout == MatrixLayout::kQ8_0;
+  auto run = [&](int64_t r0, int64_t r1) {
+    for_each_run(w, r0, r1, [&](const std::byte* rows, int64_t first, int64_t count) {
       const float* b = bias != nullptr ? bias + first : nullptr;
-      if (w.layout == MatrixLayout::kQ8_0) {
-        kern.q8_0_gemv(xqp, dxp, rows, k, n, b, y + first);
+      if (n == 1) {
+        if (q8) {
+          kern.q8_0_gemv(xq, dx, rows, k, count, b, y + first);
+        } else {
+          kern.q4_0_gemv(xq, dx, xsum, rows, k, count, b, y + first);
+        }
+      } else if (q8) {
+        kern.q8_0_gemm(xq, dx, xsum, n, rows, k, count, b, y + first, w.out);
       } else {
-        kern.q4_0_gemv(xqp, dxp, xsp, rows, k, n, b, y + first);
+        kern.q4_0_gemm(xq, dx, xsum, n, rows, k, count, b, y + first, w.out);
       }
     });
   };
-  if (pool != nullptr) {
+  if (pool == nullptr) {
+    run(0, w.out);
+  } else if (n == 1) {
     pool->parallel_for(w.out, run, 64);
   } else {
-    run(0, w.out);
+    // Whole 32-row panels of the GEMM per thread (its kernel works 32 rows at a time).
+    const int64_t panels = (w.out + kPanelRows - 1) / kPanelRows;
+    pool->parallel_for(panels, [&](int64_t p0, int64_t p1) {
+      run(p0 * kPanelRows, std::min(p1 * kPanelRows, w.out));
+    });
   }
-}
-
-// Pointer to `n` consecutive quantized rows starting at r0: in place when they lie in one
-// segment, else copied into `gather`.
-const std::byte* panel_rows(const Matrix& w, int64_t r0, int64_t n,
-                            std::vector<std::byte>& gather) {
-  const std::byte* direct = nullptr;
-  int64_t runs = 0;
-  for_each_run(w, r0, r0 + n, [&](const std::byte* rows, int64_t, int64_t) {
-    if (runs++ == 0) direct = rows;
-  });
-  if (runs == 1) return direct;
-  const size_t row_bytes = w.row_bytes();
-  if (gather.size() < static_cast<size_t>(n) * row_bytes)
-    gather.resize(static_cast<size_t>(n) * row_bytes);
-  for_each_run(w, r0, r0 + n, [&](const std::byte* rows, int64_t first, int64_t m) {
-    std::memcpy(gather.data() + static_cast<size_t>(first - r0) * row_bytes, rows,
-                static_cast<size_t>(m) * row_bytes);
-  });
-  return gather.data();
 }
 
 }  // namespace
@@ -87,9 +102,8 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
                    ThreadPool* pool) {
   const PackedKernels& kern = active_kernels();
   const int64_t k = w.in;
-  const bool quantized = is_quantized_rows(w.layout);
-  if (quantized && n == 1) {
-    quantized_gemv(x, w, bias, y, pool, kern);
+  if (is_quantized_rows(w.layout)) {
+    quantized_linear(x, n, w, bias, y, pool, kern);
     return;
   }
   // Activations as bf16, grown once per calling thread. The row stride is padded by one cache
@@ -109,21 +123,10 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
   }
   const int64_t panels = (w.out + kPanelRows - 1) / kPanelRows;
   auto run = [&](int64_t p0, int64_t p1) {
-    thread_local std::vector<uint16_t> scratch;  // one dequantized panel
-    thread_local std::vector<std::byte> gather;  // a panel's rows taken from several segments
-    if (quantized && scratch.size() < static_cast<size_t>(kPanelRows * k))
-      scratch.resize(static_cast<size_t>(kPanelRows * k));
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t r0 = p * kPanelRows, cols = std::min(kPanelRows, w.out - r0);
-      const uint16_t* panel;
-      if (quantized) {
-        kern.dequantize_panel(panel_rows(w, r0, cols, gather), w.layout, k, cols, scratch.data());
-        panel = scratch.data();
-      } else {
-        panel = reinterpret_cast<const uint16_t*>(w.packed) + r0 * k;
-      }
-      kern.panel_product(ap, lda, n, panel, k, cols, bias != nullptr ? bias + r0 : nullptr, y + r0,
-                         w.out);
+      kern.panel_product(ap, lda, n, reinterpret_cast<const uint16_t*>(w.packed) + r0 * k, k, cols,
+                         bias != nullptr ? bias + r0 : nullptr, y + r0, w.out);
     }
   };
   if (pool != nullptr) {

@@ -91,9 +91,9 @@ INSTANTIATE_TEST_SUITE_P(Layouts, RowQuant,
 std::vector<double> expected_product(const std::vector<float>& x, int64_t m, const Matrix& packed,
                                      const std::vector<float>& w, const std::vector<float>& bias,
                                      int64_t out, int64_t k) {
-  // Quantized weights are dequantized exactly for the integer GEMV (decode) and rounded to bf16
-  // for the panel kernel (more rows); bf16 panels hold the weights rounded to bf16.
-  const bool int_activations = packed.layout != MatrixLayout::kBF16Panels && m == 1;
+  // Quantized weights are dequantized exactly and meet int8-quantized activations (integer GEMV
+  // and GEMM); bf16 panels hold the weights rounded to bf16 and meet bf16 activations.
+  const bool int_activations = packed.layout != MatrixLayout::kBF16Panels;
   std::vector<float> wq(w.size());
   for (int64_t r = 0; r < out; ++r) {
     if (packed.layout == MatrixLayout::kBF16Panels) {
@@ -101,15 +101,12 @@ std::vector<double> expected_product(const std::vector<float>& x, int64_t m, con
     } else {
       dequantize_row(quant_rows(packed) + r * quant_row_bytes(packed.layout, k), k, packed.layout,
                      wq.data() + r * k);
-      if (!int_activations) {
-        for (int64_t c = 0; c < k; ++c) wq[r * k + c] = round_to_bf16(wq[r * k + c]);
-      }
     }
   }
   std::vector<double> y(static_cast<size_t>(m * out));
   for (int64_t i = 0; i < m; ++i) {
     std::vector<float> xi(x.begin() + i * k, x.begin() + (i + 1) * k);
-    if (int_activations) {  // decode: int8 blocks of 32, as quantize_activation defines
+    if (int_activations) {  // int8 blocks of 32, as quantize_activation defines
       std::vector<int8_t> q(k);
       std::vector<float> d(k / 32);
       std::vector<int32_t> s(k / 32);
@@ -161,31 +158,33 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
     SCOPED_TRACE(t->name);
     std::fill(y.begin(), y.end(), NAN);
     const float* b = with_bias ? bias.data() : nullptr;
-    if (layout != MatrixLayout::kBF16Panels && m == 1) {
-      std::vector<int8_t> q(k);
-      std::vector<float> d(k / 32);
-      std::vector<int32_t> s(k / 32);
-      quantize_activation(x.data(), k, q.data(), d.data(), s.data());
-      if (layout == MatrixLayout::kQ8_0) {
-        t->q8_0_gemv(q.data(), d.data(), quant_rows(packed), k, out, b, y.data());
-      } else {
-        t->q4_0_gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, out, b, y.data());
-      }
-    } else {
-      std::vector<uint16_t> a(static_cast<size_t>(m * k)), panel(static_cast<size_t>(32 * k));
+    if (layout == MatrixLayout::kBF16Panels) {
+      std::vector<uint16_t> a(static_cast<size_t>(m * k));
       to_bf16(x.data(), m * k, a.data());
       for (int64_t p = 0; p * 32 < out; ++p) {
         const int64_t cols = std::min<int64_t>(32, out - p * 32);
-        const uint16_t* pp;
-        if (layout == MatrixLayout::kBF16Panels) {
-          pp = reinterpret_cast<const uint16_t*>(packed.packed) + p * 32 * k;
+        t->panel_product(a.data(), k, m,
+                         reinterpret_cast<const uint16_t*>(packed.packed) + p * 32 * k, k, cols,
+                         b != nullptr ? b + p * 32 : nullptr, y.data() + p * 32, out);
+      }
+    } else {
+      std::vector<int8_t> q(static_cast<size_t>(m * k));
+      std::vector<float> d(static_cast<size_t>(m * k / 32));
+      std::vector<int32_t> s(static_cast<size_t>(m * k / 32));
+      for (int64_t i = 0; i < m; ++i) {
+        quantize_activation(x.data() + i * k, k, q.data() + i * k, d.data() + i * k / 32,
+                            s.data() + i * k / 32);
+      }
+      const bool q8 = layout == MatrixLayout::kQ8_0;
+      if (m == 1) {
+        if (q8) {
+          t->q8_0_gemv(q.data(), d.data(), quant_rows(packed), k, out, b, y.data());
         } else {
-          t->dequantize_panel(quant_rows(packed) + p * 32 * quant_row_bytes(layout, k), layout, k,
-                              cols, panel.data());
-          pp = panel.data();
+          t->q4_0_gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, out, b, y.data());
         }
-        t->panel_product(a.data(), k, m, pp, k, cols, b != nullptr ? b + p * 32 : nullptr,
-                         y.data() + p * 32, out);
+      } else {
+        (q8 ? t->q8_0_gemm : t->q4_0_gemm)(q.data(), d.data(), s.data(), m, quant_rows(packed), k,
+                                           out, b, y.data(), out);
       }
     }
     for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
@@ -203,6 +202,131 @@ INSTANTIATE_TEST_SUITE_P(
                                          Shape{29, 33, 256}, Shape{1, 40, 896}, Shape{3, 21, 896},
                                          Shape{1, 9, 1024}),
                        ::testing::Bool()));
+
+// Each table's quantize_rows gives quantize_activation's results bit for bit: random blocks, an
+// all-zero block, and a block whose scale is exactly 1 so that x · inv lands on halves (ties
+// round to even, as nearbyint does).
+TEST(QuantizeRows, MatchesQuantizeActivationExactly) {
+  const int64_t m = 7, k = 96, nb = k / 32;
+  std::vector<float> x = random_values(static_cast<size_t>(m * k), 31, 3.f);
+  std::fill(x.begin() + 32, x.begin() + 64, 0.f);
+  for (int64_t c = 0; c < 32; ++c)
+    x[static_cast<size_t>(k + c)] = 0.5f * static_cast<float>(c - 16);
+  x[static_cast<size_t>(k + 5)] = 127.f;
+  std::vector<int8_t> want_q(static_cast<size_t>(m * k));
+  std::vector<float> want_d(static_cast<size_t>(m * nb));
+  std::vector<int32_t> want_s(static_cast<size_t>(m * nb));
+  for (int64_t i = 0; i < m; ++i) {
+    quantize_activation(x.data() + i * k, k, want_q.data() + i * k, want_d.data() + i * nb,
+                        want_s.data() + i * nb);
+  }
+  EXPECT_EQ(want_q[static_cast<size_t>(k + 1)], -8);  // -7.5 -> -8 (even)
+  EXPECT_EQ(want_q[static_cast<size_t>(k + 3)], -6);  // -6.5 -> -6
+  std::vector<const PackedKernels*> tables = {&portable_kernels()};
+  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  for (const PackedKernels* t : tables) {
+    SCOPED_TRACE(t->name);
+    std::vector<int8_t> q(want_q.size());
+    std::vector<float> d(want_d.size());
+    std::vector<int32_t> s(want_s.size());
+    t->quantize_rows(x.data(), m, k, q.data(), d.data(), s.data());
+    EXPECT_EQ(q, want_q);
+    EXPECT_EQ(d, want_d);
+    EXPECT_EQ(s, want_s);
+  }
+}
+
+// The integer GEMM (prefill with quantized weights) on each kernel table and through linear():
+// against a double-precision product of the operands exactly as the kernels see them (the
+// dequantized weights and the dequantized int8 activations), so the bound only allows float
+// summation order. Shapes: activation rows around the AVX-512 tile of 6 rows, K with partial
+// super-blocks (nb = 15, 17, 33) and a lone block, weight rows that end mid-panel, and a matrix
+// in several segments whose boundaries fall inside 32-row panels.
+class QuantGemm
+    : public ::testing::TestWithParam<std::tuple<MatrixLayout, int64_t /*m*/, int64_t /*nb*/>> {};
+
+TEST_P(QuantGemm, MatchesDequantizedOperandsOnBothTablesAndThroughLinear) {
+  const auto [layout, m, nb] = GetParam();
+  const int64_t k = 32 * nb, out = 77;
+  const std::vector<float> w = random_values(static_cast<size_t>(out * k), 21, 0.05f);
+  std::vector<float> x = random_values(static_cast<size_t>(m * k), 22);
+  for (int64_t c = 0; c < 32; ++c) x[c] = 0.f;  // an all-zero activation block (dx = 0)
+  const std::vector<float> bias = random_values(static_cast<size_t>(out), 23);
+  WeightArena arena;
+  ThreadPool pool(2);
+  const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, nullptr);
+  const size_t row_bytes = quant_row_bytes(layout, k);
+
+  std::vector<int8_t> q(static_cast<size_t>(m * k));
+  std::vector<float> d(static_cast<size_t>(m * nb));
+  std::vector<int32_t> s(static_cast<size_t>(m * nb));
+  for (int64_t i = 0; i < m; ++i) {
+    quantize_activation(x.data() + i * k, k, q.data() + i * k, d.data() + i * nb,
+                        s.data() + i * nb);
+  }
+  std::vector<float> wq(static_cast<size_t>(out * k));
+  for (int64_t r = 0; r < out; ++r) {
+    dequantize_row(quant_rows(packed) + r * row_bytes, k, layout, wq.data() + r * k);
+  }
+  // want[i, r] and the bound: float accumulation of nb block terms (each exact in integers, then
+  // two roundings) stays within a few units of 2^-24 per block of Σ |x|·|w|.
+  std::vector<double> want(static_cast<size_t>(m * out)), bound(want.size());
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t r = 0; r < out; ++r) {
+      double acc = bias[r], mag = std::fabs(bias[r]);
+      for (int64_t c = 0; c < k; ++c) {
+        const double p = static_cast<double>(d[(i * k + c) / 32] * q[i * k + c]) * wq[r * k + c];
+        acc += p;
+        mag += std::fabs(p);
+      }
+      want[i * out + r] = acc;
+      bound[i * out + r] = 4.0 * static_cast<double>(nb + 2) * std::ldexp(mag, -24) + 1e-30;
+    }
+  }
+  const bool q8 = layout == MatrixLayout::kQ8_0;
+  std::vector<const PackedKernels*> tables = {&portable_kernels()};
+  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  const int64_t ldc = out + 3;  // c's row stride is not n
+  for (const PackedKernels* t : tables) {
+    SCOPED_TRACE(t->name);
+    for (const bool with_bias : {false, true}) {
+      std::vector<float> c(static_cast<size_t>(m * ldc), NAN);
+      (q8 ? t->q8_0_gemm : t->q4_0_gemm)(q.data(), d.data(), s.data(), m, quant_rows(packed), k,
+                                         out, with_bias ? bias.data() : nullptr, c.data(), ldc);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t r = 0; r < out; ++r) {
+          const double expect = want[i * out + r] - (with_bias ? 0.f : bias[r]);
+          ASSERT_NEAR(c[i * ldc + r], expect, bound[i * out + r]) << i << "," << r;
+        }
+        for (int64_t r = out; r < ldc; ++r) ASSERT_TRUE(std::isnan(c[i * ldc + r])) << "padding";
+      }
+    }
+  }
+
+  // Through linear(), threaded, with the rows in three segments (copies that are not adjacent in
+  // memory, so Matrix::append keeps them apart) split at rows 7 and 40.
+  std::vector<std::byte> copy(row_bytes * static_cast<size_t>(out + 2));
+  const int64_t cuts[] = {0, 7, 40, out};
+  Matrix split;
+  split.dtype = packed.dtype;
+  split.in = k;
+  split.layout = layout;
+  for (int p = 0; p < 3; ++p) {
+    std::byte* at = copy.data() + static_cast<size_t>(cuts[p] + p) * row_bytes;
+    std::memcpy(at, quant_rows(packed) + static_cast<size_t>(cuts[p]) * row_bytes,
+                static_cast<size_t>(cuts[p + 1] - cuts[p]) * row_bytes);
+    split.append(at, cuts[p + 1] - cuts[p]);
+  }
+  ASSERT_EQ(split.segments.size(), 3u);
+  std::vector<float> y(static_cast<size_t>(m * out), NAN);
+  linear(x.data(), m, split, bias.data(), y.data(), &pool);
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], bound[i]) << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, QuantGemm,
+    ::testing::Combine(::testing::Values(MatrixLayout::kQ8_0, MatrixLayout::kQ4_0),
+                       ::testing::Values(1, 5, 13, 100), ::testing::Values(1, 15, 16, 17, 33)));
 
 TEST(PackedLinear, Q8HandlesAnOddNumberOfBlocks) {
   const int64_t out = 9, k = 96;  // 3 blocks: the last 64-byte group is half full
