@@ -39,7 +39,9 @@ namespace ivl {
 // "auto", "stored", "f32", "bf16", "q8_0", "q4_0" (weight_format_name / weight_format_from_name).
 // docs/performance.md has the speed and accuracy of each.
 enum class WeightFormat {
-  kAuto,    // the default: bf16 for float checkpoints; a quantized checkpoint's own format
+  kAuto,    // the default. Float checkpoints: bf16 for the LLM, q8_0 for the vision tower +
+            // projector (same greedy output on every fixture case, faster; docs/performance.md).
+            // Quantized checkpoints: the file's own format.
   kStored,  // as in the checkpoint (BF16/F16/F32), widened exactly; float32 activations
   kF32,     // float32 copies of every matrix (reference precision, 2x memory for BF16)
   kBF16,    // bf16, packed for the SIMD kernels; activations rounded to bf16 inside matrix

@@ -242,20 +242,23 @@ Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightForma
     std::optional<io::QuantizedFormat> in_file;
     const char* what;
     const char* option;
+    WeightFormat float_default;
   };
   std::optional<io::QuantizedFormat> llm, vision;
   if (config.quantization) {
     llm = config.quantization->llm;
     vision = config.quantization->vision;
   }
-  for (const Part& p : {Part{&asked.llm, llm, "LLM", "--quant / EngineOptions::llm_weights"},
-                        Part{&asked.vision, vision, "vision tower and projector",
-                             "--vision-quant / EngineOptions::vision_weights"}}) {
+  // What kAuto means for a float part (see runtime_weights.h for why).
+  for (const Part& p :
+       {Part{&asked.llm, llm, "LLM", "--quant / EngineOptions::llm_weights", WeightFormat::kBF16},
+        Part{&asked.vision, vision, "vision tower and projector",
+             "--vision-quant / EngineOptions::vision_weights", WeightFormat::kQ8_0}}) {
     WeightFormat file = WeightFormat::kAuto;
     if (p.in_file == io::QuantizedFormat::kQ8_0) file = WeightFormat::kQ8_0;
     if (p.in_file == io::QuantizedFormat::kQ4_0) file = WeightFormat::kQ4_0;
     if (file == WeightFormat::kAuto) {  // a float part: converted at load as asked
-      if (*p.format == WeightFormat::kAuto) *p.format = WeightFormat::kBF16;
+      if (*p.format == WeightFormat::kAuto) *p.format = p.float_default;
       continue;
     }
     // A quantized part is used as stored; its float weights are gone.

@@ -43,8 +43,9 @@ TEST(CliBench, JsonReportHoldsTheRequestedWork) {
   EXPECT_EQ(j["options"]["warmup"], 0);
   EXPECT_EQ(j["options"]["quant"], "auto");
   EXPECT_EQ(j["options"]["vision_quant"], "auto");
-  EXPECT_EQ(j["model_info"]["llm_weights"], "bf16");  // what auto means for a bf16 checkpoint
-  EXPECT_EQ(j["model_info"]["vision_weights"], "bf16");
+  // What auto means for a float checkpoint: bf16 LLM, q8_0 vision tower (runtime_weights.h).
+  EXPECT_EQ(j["model_info"]["llm_weights"], "bf16");
+  EXPECT_EQ(j["model_info"]["vision_weights"], "q8_0");
   EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
   EXPECT_GE(j["machine"]["cores"].get<int>(), 1);
   EXPECT_EQ(j["machine"]["threads"], 2);

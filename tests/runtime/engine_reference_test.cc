@@ -179,6 +179,8 @@ class QuantAccuracy : public ::testing::TestWithParam<std::tuple<std::string, We
 // identical". The gaps along each reference path come from the float32 engine, whose greedy
 // tokens equal the reference's (EngineReference; checked again here).
 // bf16 (the official inference precision): every greedy token identical.
+// auto (the default: bf16 LLM, q8_0 vision tower): every greedy token identical, mean KL < 5e-5
+//   (measured 2e-6 / 1e-5) — the measurement behind that default (model/runtime_weights.h).
 // q8_0: top-1 identical at every case's last prompt position, mean KL < 1e-4 nat, and all 20
 //   greedy tokens identical except where the reference's own top-2 gap at the first differing
 //   step is below kNearTie: a near-tie, where 8-bit rounding of weights and activations may
@@ -196,6 +198,8 @@ Bounds bounds_for(WeightFormat f) {
   switch (f) {
     case WeightFormat::kBF16:
       return {1e-5, 6, false, 6};
+    case WeightFormat::kAuto:
+      return {5e-5, 6, false, 6};
     case WeightFormat::kQ8_0:
       return {1e-4, 6, true, 0};
     default:
@@ -295,8 +299,8 @@ TEST_P(QuantAccuracy, AgainstFloat32Reference) {
 INSTANTIATE_TEST_SUITE_P(
     Formats, QuantAccuracy,
     ::testing::Combine(::testing::Values("tiny-internvl3-qwen2", "tiny-internvl35-qwen3-v"),
-                       ::testing::Values(WeightFormat::kBF16, WeightFormat::kQ8_0,
-                                         WeightFormat::kQ4_0)),
+                       ::testing::Values(WeightFormat::kAuto, WeightFormat::kBF16,
+                                         WeightFormat::kQ8_0, WeightFormat::kQ4_0)),
     [](const auto& param_info) {
       std::string name = std::get<0>(param_info.param);
       std::replace(name.begin(), name.end(), '-', '_');
