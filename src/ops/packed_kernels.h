@@ -19,9 +19,10 @@ struct PackedKernels {
   void (*panel_product)(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* panel, int64_t k,
                         int64_t cols, const float* bias, float* c, int64_t ldc);
   // y[r] = Σ_b dx[b] · d_r[b] · Σ_{k in b} xq[k] · q_r[k] (+ bias[r]) for the n kQ8_0 rows
-  // starting at `rows` (x quantized by quantize_activation).
-  void (*q8_0_gemv)(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k, int64_t n,
-                    const float* bias, float* y);
+  // starting at `rows` (x quantized by quantize_activation; xsum[b] = Σ_{k in b} xq[k], which the
+  // AVX-512 version uses to offset its unsigned codes).
+  void (*q8_0_gemv)(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
+                    int64_t k, int64_t n, const float* bias, float* y);
   // The same for kQ4_0 rows, whose weights are d · (code − 8); xsum[b] = Σ_{k in b} xq[k].
   void (*q4_0_gemv)(const int8_t* xq, const float* dx, const int32_t* xsum, const std::byte* rows,
                     int64_t k, int64_t n, const float* bias, float* y);

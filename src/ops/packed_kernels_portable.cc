@@ -34,8 +34,8 @@ void panel_product(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* pa
   }
 }
 
-void q8_0_gemv(const int8_t* xq, const float* dx, const std::byte* rows, int64_t k, int64_t n,
-               const float* bias, float* y) {
+void q8_0_gemv(const int8_t* xq, const float* dx, const int32_t* /*xsum*/, const std::byte* rows,
+               int64_t k, int64_t n, const float* bias, float* y) {
   const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
   const int64_t nb = k / kQuantBlock;
   for (int64_t r = 0; r < n; ++r) {
@@ -84,7 +84,8 @@ void q8_0_gemm(const int8_t* xq, const float* dx, const int32_t* /*xsum*/, int64
                const std::byte* rows, int64_t k, int64_t n, const float* bias, float* c,
                int64_t ldc) {
   const int64_t nb = k / kQuantBlock;
-  for (int64_t i = 0; i < m; ++i) q8_0_gemv(xq + i * k, dx + i * nb, rows, k, n, bias, c + i * ldc);
+  for (int64_t i = 0; i < m; ++i)
+    q8_0_gemv(xq + i * k, dx + i * nb, nullptr, rows, k, n, bias, c + i * ldc);
 }
 
 void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m,

@@ -72,7 +72,7 @@ void quantized_linear(const float* x, int64_t n, const Matrix& w, const float* b
       const float* b = bias != nullptr ? bias + first : nullptr;
       if (n == 1) {
         if (q8) {
-          kern.q8_0_gemv(xq, dx, rows, k, count, b, y + first);
+          kern.q8_0_gemv(xq, dx, xsum, rows, k, count, b, y + first);
         } else {
           kern.q4_0_gemv(xq, dx, xsum, rows, k, count, b, y + first);
         }

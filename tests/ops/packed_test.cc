@@ -178,7 +178,7 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
       const bool q8 = layout == MatrixLayout::kQ8_0;
       if (m == 1) {
         if (q8) {
-          t->q8_0_gemv(q.data(), d.data(), quant_rows(packed), k, out, b, y.data());
+          t->q8_0_gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, out, b, y.data());
         } else {
           t->q4_0_gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, out, b, y.data());
         }
