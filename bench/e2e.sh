@@ -2,7 +2,7 @@
 # End-to-end benchmark behind docs/performance.md: writes random-weight checkpoints in the exact
 # shapes of real releases (internvl mkmodel), then runs `internvl bench` for each weight format.
 #   bench/e2e.sh [BUILD_DIR] [RELEASE ...]      (default: build, InternVL3-1B)
-# Environment: FORMATS (default "bf16 q8_0 q4_0"), VISION (vision format, default bf16),
+# Environment: FORMATS (default "bf16 q8_0 q4_0"), VISION (vision format, default auto = q8_0),
 # THREADS (2), REPEAT (3), OUT (/tmp/internvl-bench). Results: $OUT/<release>-<format>.json.
 # Run on an idle machine: the numbers are only comparable when nothing else uses the cores or
 # the memory bus (check `uptime` first).
@@ -18,8 +18,8 @@ for rel in "${releases[@]}"; do
   model="$out/models/$rel"
   [ -f "$model/config.json" ] || "$ivl" mkmodel --like "$rel" -o "$model"
   for fmt in ${FORMATS:-bf16 q8_0 q4_0}; do
-    echo "== $rel llm=$fmt vision=${VISION:-bf16} (load: $(uptime | sed 's/.*average: //'))"
-    "$ivl" bench -m "$model" --quant "$fmt" --vision-quant "${VISION:-bf16}" \
+    echo "== $rel llm=$fmt vision=${VISION:-auto} (load: $(uptime | sed 's/.*average: //'))"
+    "$ivl" bench -m "$model" --quant "$fmt" --vision-quant "${VISION:-auto}" \
       --threads "${THREADS:-2}" --tiles 1 --prompt-tokens 512 --gen-tokens 128 \
       --repeat "${REPEAT:-3}" --warmup 1 --json >"$out/$rel-$fmt.json"
     python3 - "$out/$rel-$fmt.json" <<'PY'
