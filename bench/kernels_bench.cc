@@ -463,9 +463,16 @@ void register_all() {
     const char* what;
   };
   const GemmShape gemm[] = {
-      {512, 896, 9728, "llm_prefill512_gate_up"}, {512, 4864, 896, "llm_prefill512_down"},
-      {1025, 1024, 3072, "vit_tile_qkv"},         {1025, 1024, 4096, "vit_tile_fc1"},
+      {512, 896, 9728, "llm_prefill512_gate_up"},
+      {512, 4864, 896, "llm_prefill512_down"},
+      {1025, 1024, 3072, "vit_tile_qkv"},
+      {1025, 1024, 4096, "vit_tile_fc1"},
       {1025, 4096, 1024, "vit_tile_fc2"},
+      // A few rows (a short chat turn after the cache): where the GEMV per row and the GEMM meet.
+      {2, 896, 9728, "llm_rows2_gate_up"},
+      {4, 896, 9728, "llm_rows4_gate_up"},
+      {6, 896, 9728, "llm_rows6_gate_up"},
+      {12, 896, 9728, "llm_rows12_gate_up"},
   };
   for (const GemmShape& g : gemm) {
     for (const Format& f : kFormats) {

@@ -241,7 +241,8 @@ TEST(QuantizeRows, MatchesQuantizeActivationExactly) {
 // dequantized weights and the dequantized int8 activations), so the bound only allows float
 // summation order. Shapes: activation rows around the AVX-512 tile of 6 rows, K with partial
 // super-blocks (nb = 15, 17, 33) and a lone block, weight rows that end mid-panel, and a matrix
-// in several segments whose boundaries fall inside 32-row panels.
+// in several segments whose boundaries fall inside 32-row panels. Through linear(), m = 1 and 2
+// take the per-row GEMV path (packed_linear.cc, kGemvRowsMax), 5 and more the GEMM.
 class QuantGemm
     : public ::testing::TestWithParam<std::tuple<MatrixLayout, int64_t /*m*/, int64_t /*nb*/>> {};
 
@@ -326,7 +327,7 @@ TEST_P(QuantGemm, MatchesDequantizedOperandsOnBothTablesAndThroughLinear) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, QuantGemm,
     ::testing::Combine(::testing::Values(MatrixLayout::kQ8_0, MatrixLayout::kQ4_0),
-                       ::testing::Values(1, 5, 13, 100), ::testing::Values(1, 15, 16, 17, 33)));
+                       ::testing::Values(1, 2, 5, 13, 100), ::testing::Values(1, 15, 16, 17, 33)));
 
 TEST(PackedLinear, Q8HandlesAnOddNumberOfBlocks) {
   const int64_t out = 9, k = 96;  // 3 blocks: the last 64-byte group is half full

@@ -181,9 +181,11 @@ class QuantAccuracy : public ::testing::TestWithParam<std::tuple<std::string, We
 // bf16 (the official inference precision): every greedy token identical.
 // auto (the default: bf16 LLM, q8_0 vision tower): every greedy token identical, mean KL < 5e-5
 //   (measured 2e-6 / 1e-5) — the measurement behind that default (model/runtime_weights.h).
-// q8_0: top-1 identical at every case's last prompt position, mean KL < 1e-4 nat, and all 20
-//   greedy tokens identical except where the reference's own top-2 gap at the first differing
-//   step is below kNearTie: a near-tie, where 8-bit rounding of weights and activations may
+// q8_0: mean KL < 1e-4 nat, and all 20 greedy tokens identical except where the reference's
+//   own top-2 gap at the first differing step is below kNearTie (the first greedy token is the
+//   top-1 at the last prompt position, so this covers top-1 too: the qwen2 model's multi-turn
+//   case starts with a 0.0037-nat tie, which the sanitizer build's different float summation
+//   order resolves the other way): a near-tie, where 8-bit rounding of weights and activations may
 //   pick either token (measured at the last prompt position, q8_0 moves the largest logit by
 //   ~0.03 nat: 1.2-1.6e-2 of max|logit| 1.8 for qwen2, 5-6e-3 of 5.0 for qwen3).
 // q4_0: mean KL < 2e-2 nat; top-1 and greedy agreement are reported (docs/performance.md).
@@ -201,7 +203,7 @@ Bounds bounds_for(WeightFormat f) {
     case WeightFormat::kAuto:
       return {5e-5, 6, false, 6};
     case WeightFormat::kQ8_0:
-      return {1e-4, 6, true, 0};
+      return {1e-4, 0, true, 0};
     default:
       return {2e-2, 0, false, 0};
   }
