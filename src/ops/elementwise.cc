@@ -52,6 +52,21 @@ float exp_shifted_sum(float* x, int64_t n, float m) {
   return s;
 }
 
+// Max of x[0, n) in 16 lanes, so the loop vectorises inside its callers' clones (a single
+// running max is a serial chain).
+inline float row_max(const float* x, int64_t n) {
+  float lanes[16];
+  std::fill(lanes, lanes + 16, -INFINITY);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int l = 0; l < 16; ++l) lanes[l] = lanes[l] > x[i + l] ? lanes[l] : x[i + l];
+  }
+  float m = -INFINITY;
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  for (float v : lanes) m = std::max(m, v);
+  return m;
+}
+
 // erf(x) for GELU, vectorisable (Abramowitz & Stegun 7.1.26): 1 − poly(t)·e^(−x²) with
 // t = 1 / (1 + p|x|); absolute error < 1.5e-7 (libm's erff is a scalar call and took ~5 % of a
 // vision tile). In GELU the error is scaled by x/2, so it stays far below float32 rounding of
@@ -150,38 +165,21 @@ void round_bf16_inplace(float* x, int64_t count) {
   for (int64_t i = 0; i < count; ++i) x[i] = round_to_bf16(x[i]);
 }
 
-// Max in 16 lanes, so the loop vectorises (a single running max is a serial chain).
 IVL_SIMD_CLONES
 void softmax_row(float* x, int64_t n) {
-  float lanes[16];
-  std::fill(lanes, lanes + 16, -INFINITY);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    for (int l = 0; l < 16; ++l) lanes[l] = lanes[l] > x[i + l] ? lanes[l] : x[i + l];
-  }
-  float m = -INFINITY;
-  for (; i < n; ++i) m = std::max(m, x[i]);
-  for (float v : lanes) m = std::max(m, v);
+  const float m = row_max(x, n);
   const float inv = 1.0f / exp_shifted_sum(x, n, m);
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
 }
 
-// The max in 16 lanes first (a single running max is a serial chain), then e^(scale·(x − max))
-// rounded to bf16 straight into `out` (round to nearest even on the bits; the values are in (0, 1],
-// so no NaN or overflow case), summing the float32 values as the official float32 softmax does.
+// e^(scale·(x − max)) rounded to bf16 straight into `out` (round to nearest even on the bits; the
+// values are in (0, 1], so no NaN or overflow case), summing the float32 values as the official
+// float32 softmax does.
 IVL_SIMD_CLONES
 float softmax_numerators_bf16(const float* x, int64_t n, float scale, uint16_t* out) {
-  float lanes[16];
-  std::fill(lanes, lanes + 16, -INFINITY);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    for (int l = 0; l < 16; ++l) lanes[l] = lanes[l] > x[i + l] ? lanes[l] : x[i + l];
-  }
-  float m = -INFINITY;
-  for (; i < n; ++i) m = std::max(m, x[i]);
-  for (float v : lanes) m = std::max(m, v);
+  const float m = row_max(x, n);
   float acc[16] = {};
-  i = 0;
+  int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     for (int l = 0; l < 16; ++l) {
       const float e = exp_nonpositive((x[i + l] - m) * scale);
