@@ -75,30 +75,26 @@ void quantized_linear(const float* x, int64_t n, const Matrix& w, const float* b
   const int8_t* xq = q.xq.data();
   const float* dx = q.dx.data();
   const int32_t* xsum = q.xsum.data();
+  // The q8_0 and q4_0 kernels share their signatures: pick the pair once.
   const bool q8 = w.layout == MatrixLayout::kQ8_0;
+  const auto gemv_kernel = q8 ? kern.q8_0_gemv : kern.q4_0_gemv;
+  const auto gemm_kernel = q8 ? kern.q8_0_gemm : kern.q4_0_gemm;
   const size_t row_bytes = w.row_bytes();
   const bool gemv = n <= kGemvRowsMax;
   auto run = [&](int64_t r0, int64_t r1) {
     for_each_run(w, r0, r1, [&](const std::byte* rows, int64_t first, int64_t count) {
       const float* b = bias != nullptr ? bias + first : nullptr;
-      if (gemv) {
-        for (int64_t c = 0; c < count; c += kGemvChunkRows) {
-          const std::byte* chunk = rows + static_cast<size_t>(c) * row_bytes;
-          const int64_t cn = std::min(kGemvChunkRows, count - c);
-          const float* cb = b != nullptr ? b + c : nullptr;
-          for (int64_t i = 0; i < n; ++i) {
-            float* yi = y + i * w.out + first + c;
-            if (q8) {
-              kern.q8_0_gemv(xq + i * k, dx + i * nb, xsum + i * nb, chunk, k, cn, cb, yi);
-            } else {
-              kern.q4_0_gemv(xq + i * k, dx + i * nb, xsum + i * nb, chunk, k, cn, cb, yi);
-            }
-          }
+      if (!gemv) {
+        gemm_kernel(xq, dx, xsum, n, rows, k, count, b, y + first, w.out);
+        return;
+      }
+      for (int64_t c = 0; c < count; c += kGemvChunkRows) {
+        const std::byte* chunk = rows + static_cast<size_t>(c) * row_bytes;
+        const int64_t cn = std::min(kGemvChunkRows, count - c);
+        for (int64_t i = 0; i < n; ++i) {
+          gemv_kernel(xq + i * k, dx + i * nb, xsum + i * nb, chunk, k, cn,
+                      b != nullptr ? b + c : nullptr, y + i * w.out + first + c);
         }
-      } else if (q8) {
-        kern.q8_0_gemm(xq, dx, xsum, n, rows, k, count, b, y + first, w.out);
-      } else {
-        kern.q4_0_gemm(xq, dx, xsum, n, rows, k, count, b, y + first, w.out);
       }
     });
   };
