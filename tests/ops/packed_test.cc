@@ -36,6 +36,13 @@ Matrix rows_matrix(const std::vector<float>& w, int64_t out, int64_t in) {
   return m;
 }
 
+// Every kernel table this CPU can run: the portable one, and AVX-512 where available.
+std::vector<const PackedKernels*> kernel_tables() {
+  std::vector<const PackedKernels*> tables = {&portable_kernels()};
+  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  return tables;
+}
+
 // The rows of a quantized matrix made by pack_matrix (one segment in the arena).
 const std::byte* quant_rows(const Matrix& m) {
   EXPECT_EQ(m.segments.size(), 1u);
@@ -152,8 +159,7 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
   for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
 
   // ... and each table's kernels directly, for the table linear() did not pick.
-  std::vector<const PackedKernels*> tables = {&portable_kernels()};
-  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  const std::vector<const PackedKernels*> tables = kernel_tables();
   for (const PackedKernels* t : tables) {
     SCOPED_TRACE(t->name);
     std::fill(y.begin(), y.end(), NAN);
@@ -222,8 +228,7 @@ TEST(QuantizeRows, MatchesQuantizeActivationExactly) {
   }
   EXPECT_EQ(want_q[static_cast<size_t>(k + 1)], -8);  // -7.5 -> -8 (even)
   EXPECT_EQ(want_q[static_cast<size_t>(k + 3)], -6);  // -6.5 -> -6
-  std::vector<const PackedKernels*> tables = {&portable_kernels()};
-  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  const std::vector<const PackedKernels*> tables = kernel_tables();
   for (const PackedKernels* t : tables) {
     SCOPED_TRACE(t->name);
     std::vector<int8_t> q(want_q.size());
@@ -285,8 +290,7 @@ TEST_P(QuantGemm, MatchesDequantizedOperandsOnBothTablesAndThroughLinear) {
     }
   }
   const bool q8 = layout == MatrixLayout::kQ8_0;
-  std::vector<const PackedKernels*> tables = {&portable_kernels()};
-  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  const std::vector<const PackedKernels*> tables = kernel_tables();
   const int64_t ldc = out + 3;  // c's row stride is not n
   for (const PackedKernels* t : tables) {
     SCOPED_TRACE(t->name);
@@ -367,8 +371,7 @@ TEST(ToBf16, MatchesScalarRoundingIncludingSpecials) {
   to_bf16(x.data(), static_cast<int64_t>(x.size()), got.data());
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(got[i], f32_to_bf16(x[i])) << x[i];
   // The kernel tables' entries, over lengths with partial vectors.
-  std::vector<const PackedKernels*> tables = {&portable_kernels()};
-  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  const std::vector<const PackedKernels*> tables = kernel_tables();
   for (const PackedKernels* t : tables) {
     for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{47}, static_cast<int64_t>(x.size())}) {
       std::fill(got.begin(), got.end(), uint16_t{0x1234});
@@ -386,8 +389,7 @@ TEST(ToBf16, MatchesScalarRoundingIncludingSpecials) {
 // of e^(scale·(x − max)), the sum within float32 summation error; lengths with partial vectors,
 // large negative scores (the clamp at −87) included.
 TEST(SoftmaxNumerators, MatchDoublePrecisionOnBothKernelTables) {
-  std::vector<const PackedKernels*> tables = {&portable_kernels()};
-  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
+  const std::vector<const PackedKernels*> tables = kernel_tables();
   for (const PackedKernels* t : tables) {
     for (int64_t n : {1, 15, 16, 17, 33, 1025}) {
       SCOPED_TRACE(std::string(t->name) + " n=" + std::to_string(n));
