@@ -5,6 +5,8 @@
 // Every benchmark takes the thread count (an ivl::ThreadPool of that size, as the engine makes
 // for -t N) and reports a roofline counter: weight_GB/s for decode GEMV (memory-bound), GFLOP/s
 // for GEMM and attention (compute-bound), GB/s of activations read + written for the rest.
+// BM_MemoryRead streams a buffer as large as a GEMV's rotation set: the same process's read
+// bandwidth, which each GEMV row also reports itself against (read_fraction).
 // Shapes in names are in×out (K×N) for products. See bench/README.md for the roofline numbers.
 //   build-bench/bench/kernels_bench --benchmark_filter=Gemv/q4_0
 #include <benchmark/benchmark.h>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/read_bandwidth.h"
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
 #include "io/model_config.h"
@@ -157,6 +160,20 @@ const WeightSet& weights(const Format& f, int64_t out, int64_t in, int64_t copie
 // ---------------------------------------------------------------------------------------------
 // Dense products
 
+// The baseline of the memory-bound kernels: bytes per second of a plain sum over kColdBytes,
+// per thread count, as last measured by BM_MemoryRead (0 until it ran).
+double g_read_bytes_per_s[3] = {};
+
+void BM_MemoryRead(benchmark::State& state) {
+  static const ivl::ReadProbe probe(kColdBytes);
+  ThreadPool& p = pool(state.range(0));
+  double seconds = 0;
+  for (auto _ : state) seconds += probe.pass_seconds(p);
+  state.counters["GB/s"] = rate(static_cast<double>(probe.bytes()) * 1e-9, state);
+  g_read_bytes_per_s[state.range(0)] =
+      static_cast<double>(probe.bytes()) * static_cast<double>(state.iterations()) / seconds;
+}
+
 // Decode: y[1, out] = x[1, in] · Wᵀ, rotating over copies of W so the weights come from DRAM.
 void BM_Gemv(benchmark::State& state, Format f, int64_t in, int64_t out) {
   const size_t one = weight_bytes(f, out, in);
@@ -174,6 +191,10 @@ void BM_Gemv(benchmark::State& state, Format f, int64_t in, int64_t out) {
     if (++i == w.copies.size()) i = 0;
   }
   state.counters["weight_GB/s"] = rate(static_cast<double>(w.bytes) * 1e-9, state);
+  if (const double read = g_read_bytes_per_s[state.range(0)]; read > 0) {
+    // Weight bytes per second over the plain read's: 1.0 is the memory roofline.
+    state.counters["read_fraction"] = rate(static_cast<double>(w.bytes) / read, state);
+  }
   state.counters["set_MB"] = static_cast<double>(w.bytes * w.copies.size()) * 1e-6;
 }
 
@@ -440,6 +461,8 @@ std::string product_name(const char* kind, const char* format, int64_t in, int64
 }
 
 void register_all() {
+  threads_1_2(benchmark::RegisterBenchmark("BM_MemoryRead/256MiB", BM_MemoryRead))
+      ->Unit(benchmark::kMicrosecond);
   struct GemvShape {
     int64_t in, out;
     const char* what;

@@ -148,9 +148,10 @@ struct ModelInfo {
   int64_t context_length = 0;
   int64_t max_tiles = 0;
   int64_t tokens_per_tile = 0;
-  size_t weight_bytes = 0;     // checkpoint tensor bytes (mapped)
-  size_t converted_bytes = 0;  // converted copies made at load (every format but kStored)
-  std::string llm_weights;     // the formats in use (weight_format_name; never "auto")
+  size_t weight_bytes = 0;         // checkpoint tensor bytes (mapped)
+  size_t converted_bytes = 0;      // converted copies made at load (every format but kStored)
+  size_t decode_weight_bytes = 0;  // weight bytes one generated token reads (LLM layers + head)
+  std::string llm_weights;         // the formats in use (weight_format_name; never "auto")
   std::string vision_weights;
 };
 

@@ -1,6 +1,9 @@
 // `internvl bench`: end-to-end speed of a checkpoint through the public API — vision encode per
 // tile, prefill and decode tokens/s, time to first token with an image, load time and memory.
 // W warm-up runs, then R timed repeats; every number is reported as median and min-max.
+// Decode is bound by memory bandwidth, which differs between hosts and drifts over time on a
+// shared one, so after the runs the same process measures a plain read of memory with the same
+// thread count (core/read_bandwidth.h) and reports decode's weight reads as a fraction of it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +18,8 @@
 #include "cli/bench_workload.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
+#include "core/read_bandwidth.h"
+#include "core/thread_pool.h"
 
 namespace ivl::cli {
 namespace {
@@ -72,27 +77,34 @@ struct Results {
   std::vector<BenchSample> samples;
   double load_s = 0;
   uint64_t peak_rss = 0;
+  double read_bytes_per_s = 0;  // the probe, after the runs
 };
+
+// Big enough to stream from memory past any last-level cache; passes of the probe (best kept).
+constexpr size_t kProbeBytes = size_t{256} << 20;
+constexpr int kProbePasses = 5;
 
 // The per-metric series of the samples.
 struct Series {
-  std::vector<double> vision, prefill_ms, prefill_rate, decode_ms, decode_rate, ttft;
-  explicit Series(const std::vector<BenchSample>& samples) {
+  std::vector<double> vision, prefill_ms, prefill_rate, decode_ms, decode_rate, decode_bytes_rate,
+      ttft;
+  Series(const std::vector<BenchSample>& samples, size_t decode_weight_bytes) {
     for (const BenchSample& s : samples) {
       vision.push_back(s.vision_ms_per_tile);
       prefill_ms.push_back(s.prefill_ms);
       prefill_rate.push_back(per_second(s.prefill_tokens, s.prefill_ms));
       decode_ms.push_back(s.decode_ms);
       decode_rate.push_back(per_second(s.decode_steps, s.decode_ms));
+      decode_bytes_rate.push_back(decode_rate.back() * static_cast<double>(decode_weight_bytes));
       ttft.push_back(s.ttft_ms);
     }
   }
 };
 
 ordered_json report_json(const BenchOptions& o, const Engine& engine, const Results& r) {
-  const Series s(r.samples);
-  const BenchSample& last = r.samples.back();
   const ModelInfo& info = engine.info();
+  const Series s(r.samples, info.decode_weight_bytes);
+  const BenchSample& last = r.samples.back();
   const unsigned cores = std::thread::hardware_concurrency();
   ordered_json j;
   j["model"] = o.engine.model_dir;
@@ -124,12 +136,16 @@ ordered_json report_json(const BenchOptions& o, const Engine& engine, const Resu
   j["decode"] = {{"generated_tokens", o.sizes.gen_tokens},
                  {"steps", last.decode_steps},
                  {"ms", to_json(spread(s.decode_ms))},
-                 {"tokens_per_s", to_json(spread(s.decode_rate))}};
+                 {"tokens_per_s", to_json(spread(s.decode_rate))},
+                 {"weight_bytes_per_token", info.decode_weight_bytes},
+                 {"weight_bytes_per_s", to_json(spread(s.decode_bytes_rate))},
+                 {"read_fraction", spread(s.decode_bytes_rate).median / r.read_bytes_per_s}};
   j["ttft"] = {
       {"tiles", 1}, {"prompt_tokens", last.ttft_prompt_tokens}, {"ms", to_json(spread(s.ttft))}};
   j["memory"] = {{"peak_rss_bytes", r.peak_rss},
                  {"weight_bytes", info.weight_bytes},
-                 {"converted_bytes", info.converted_bytes}};
+                 {"converted_bytes", info.converted_bytes},
+                 {"read_bytes_per_s", r.read_bytes_per_s}};
   return j;
 }
 
@@ -160,10 +176,24 @@ void print_table(const ordered_json& j) {
   row(prefill.c_str(), j["prefill"]["tokens_per_s"], "tokens/s");
   const std::string decode = "decode (steps: " + j["decode"]["steps"].dump() + ")";
   row(decode.c_str(), j["decode"]["tokens_per_s"], "tokens/s");
+  const std::string reads =
+      "decode weight reads (" +
+      std::to_string(j["decode"]["weight_bytes_per_token"].get<size_t>() >> 20) + " MiB/token)";
+  auto gb = [](const ordered_json& s) {
+    ordered_json g;
+    for (const char* k : {"median", "min", "max"}) g[k] = s[k].get<double>() * 1e-9;
+    return g;
+  };
+  row(reads.c_str(), gb(j["decode"]["weight_bytes_per_s"]), "GB/s");
   const std::string ttft =
       "first token (1 tile, " + j["ttft"]["prompt_tokens"].dump() + "-token prompt)";
   row(ttft.c_str(), j["ttft"]["ms"], "ms");
   std::printf("\npeak RSS %.1f MiB\n", j["memory"]["peak_rss_bytes"].get<double>() / mib);
+  std::printf(
+      "plain memory read, same threads, after the runs: %.1f GB/s; decode reads weights "
+      "at %.0f %% of it\n",
+      j["memory"]["read_bytes_per_s"].get<double>() * 1e-9,
+      100 * j["decode"]["read_fraction"].get<double>());
 }
 
 int run_bench(const BenchOptions& o) {
@@ -192,7 +222,12 @@ int run_bench(const BenchOptions& o) {
                  per_second(sample->decode_steps, sample->decode_ms), sample->ttft_ms);
     if (!warm) r.samples.push_back(*sample);
   }
-  r.peak_rss = peak_rss_bytes();
+  r.peak_rss = peak_rss_bytes();  // before the probe's buffer exists
+  {
+    ThreadPool pool(o.engine.threads);
+    const ReadProbe probe(kProbeBytes);
+    r.read_bytes_per_s = probe.best_bytes_per_second(pool, kProbePasses);
+  }
   const ordered_json j = report_json(o, **engine, r);
   if (o.json) {
     std::cout << j.dump(2) << "\n";

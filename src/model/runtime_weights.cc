@@ -277,6 +277,14 @@ Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightForma
   return asked;
 }
 
+size_t decode_weight_bytes(const LlmWeights& llm) {
+  size_t bytes = llm.head.bytes();
+  for (const LlmLayerWeights& l : llm.layers) {
+    bytes += l.qkv.w.bytes() + l.o.w.bytes() + l.gate_up.w.bytes() + l.down.w.bytes();
+  }
+  return bytes;
+}
+
 Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescription& model,
                                                               WeightFormats formats,
                                                               ThreadPool* pool) {

@@ -88,6 +88,10 @@ struct RuntimeWeights {
   size_t owned_bytes = 0;                       // bytes of converted copies (both kinds)
 };
 
+// Weight bytes one decode step reads: every layer's matrices and the output head (not the
+// embedding row, which is looked up, nor the KV cache).
+size_t decode_weight_bytes(const LlmWeights& llm);
+
 // The formats `asked` resolves to for a checkpoint with `config` (never kAuto); kInvalidArgument
 // when a quantized part is asked for another format than its own.
 Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightFormats asked);

@@ -15,6 +15,11 @@ size_t Matrix::row_bytes() const {
   return quant_row_bytes(layout, in);
 }
 
+size_t Matrix::bytes() const {
+  if (layout == MatrixLayout::kBF16Panels) return packed_bytes(layout, out, in);
+  return row_bytes() * static_cast<size_t>(out);
+}
+
 void Matrix::append(const std::byte* data, int64_t rows) {
   const size_t bytes = row_bytes();
   if (!segments.empty()) {

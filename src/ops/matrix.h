@@ -42,6 +42,8 @@ struct Matrix {
   // Bytes of one row: in × dtype size (kRows), quant_row_bytes (quantized rows). Not for
   // kBF16Panels.
   size_t row_bytes() const;
+  // Bytes of the whole matrix in its layout (what one product streams through).
+  size_t bytes() const;
   // Appends rows (layout, dtype and `in` must be set); merges with the previous segment when
   // they are adjacent in memory.
   void append(const std::byte* data, int64_t rows);

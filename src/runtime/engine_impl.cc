@@ -67,6 +67,7 @@ Result<std::shared_ptr<const EngineImpl>> EngineImpl::create(const EngineOptions
   i.tokens_per_tile = c.num_image_tokens();
   i.weight_bytes = e->model_->checkpoint->total_bytes();
   i.converted_bytes = e->weights_->owned_bytes;
+  i.decode_weight_bytes = model::decode_weight_bytes(e->weights_->llm);
   i.llm_weights = weight_format_name(e->weights_->formats.llm);
   i.vision_weights = weight_format_name(e->weights_->formats.vision);
   return std::shared_ptr<const EngineImpl>(std::move(e));

@@ -2,6 +2,8 @@
 // invariants that cannot hold by accident. Timings are never compared with thresholds.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "cli/cli_runner.h"
 #include "support/fixtures.h"
 
@@ -82,12 +84,47 @@ TEST(CliBench, JsonReportHoldsTheRequestedWork) {
   EXPECT_GT(j["memory"]["peak_rss_bytes"].get<uint64_t>(), weights);
 }
 
+// Weight bytes of one decode step in q8_0 (34 bytes per 32 weights: int8 codes + an fp16
+// scale), from the bundled model's config.json: q|k|v, o, gate|up, down per layer, tied head.
+uint64_t q8_0_decode_bytes_from_config() {
+  std::ifstream in(kModel + "/config.json");
+  const json llm = json::parse(in)["llm_config"];
+  const int64_t h = llm["hidden_size"], inter = llm["intermediate_size"],
+                heads = llm["num_attention_heads"], kv_heads = llm["num_key_value_heads"],
+                layers = llm["num_hidden_layers"], vocab = llm["vocab_size"];
+  const int64_t head_dim = h / heads;
+  const int64_t per_layer = h * (heads + 2 * kv_heads) * head_dim  // q | k | v
+                            + heads * head_dim * h                 // o
+                            + h * 2 * inter                        // gate | up
+                            + inter * h;                           // down
+  return static_cast<uint64_t>((layers * per_layer + vocab * h) / 32 * 34);
+}
+
+TEST(CliBench, DecodeReadsAreReportedAgainstAPlainMemoryRead) {
+  CliResult r =
+      run_cli({"bench", "-m", kModel, "--quant", "q8_0", "--tiles", "1", "--prompt-tokens", "8",
+               "--gen-tokens", "4", "--repeat", "1", "--warmup", "0", "--json", "-t", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  const uint64_t per_token = j["decode"]["weight_bytes_per_token"];
+  EXPECT_EQ(per_token, q8_0_decode_bytes_from_config());
+  const double rate = j["decode"]["tokens_per_s"]["median"];
+  expect_spread(j["decode"]["weight_bytes_per_s"], "decode weight reads");
+  EXPECT_NEAR(j["decode"]["weight_bytes_per_s"]["median"].get<double>(),
+              rate * static_cast<double>(per_token), 1e-6 * rate * static_cast<double>(per_token));
+  const double read = j["memory"]["read_bytes_per_s"];
+  EXPECT_GT(read, 0.0);
+  EXPECT_NEAR(j["decode"]["read_fraction"].get<double>(),
+              rate * static_cast<double>(per_token) / read, 1e-9);
+}
+
 TEST(CliBench, TableByDefault) {
   CliResult r = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
                          "--gen-tokens", "2", "--repeat", "2", "--warmup", "1", "-t", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* needle : {"median", "ms/tile", "prefill", "decode (steps: 1)", "tokens/s",
-                             "first token", "peak RSS", "1 warm-up + 2 timed"}) {
+  for (const char* needle :
+       {"median", "ms/tile", "prefill", "decode (steps: 1)", "tokens/s", "first token", "peak RSS",
+        "1 warm-up + 2 timed", "decode weight reads", "plain memory read"}) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << " in\n" << r.out;
   }
 }
