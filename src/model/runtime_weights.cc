@@ -19,13 +19,24 @@ class Builder {
 
   // Only pages of the read-only checkpoint mappings may be dropped: on anonymous memory (a
   // converted copy) MADV_DONTNEED would zero data.
-  void release_checkpoint_pages(std::span<const std::byte> bytes) const {
+  bool in_checkpoint(std::span<const std::byte> bytes) const {
     for (const std::span<const std::byte>& m : mappings_) {
       if (bytes.data() >= m.data() && bytes.data() + bytes.size() <= m.data() + m.size()) {
-        release_resident_pages(bytes);
-        return;
+        return true;
       }
     }
+    return false;
+  }
+  void release_checkpoint_pages(std::span<const std::byte> bytes) const {
+    if (in_checkpoint(bytes)) release_resident_pages(bytes);
+  }
+  // Every row segment of m lies in a checkpoint mapping.
+  bool in_checkpoint(const ops::Matrix& m) const {
+    if (m.layout == ops::MatrixLayout::kBF16Panels || m.segments.empty()) return false;
+    for (const ops::MatrixSegment& s : m.segments) {
+      if (!in_checkpoint({s.data, static_cast<size_t>(s.rows) * m.row_bytes()})) return false;
+    }
+    return true;
   }
 
   // Matrices appended from now on are converted to `format`.
@@ -217,6 +228,7 @@ void build_vision(Builder& b, const io::ModelConfig& c, VisionWeights* v) {
 void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
   // The embedding is looked up, not multiplied: it stays as stored (f32 copies for kF32).
   w->embed = b.table("llm.embed.weight");
+  w->embed_in_checkpoint = b.in_checkpoint(w->embed);
   w->final_norm = b.vector("llm.final_norm.weight");
   w->head = b.matrix(b.has("llm.head.weight") ? "llm.head.weight" : "llm.embed.weight");
   for (int64_t i = 0; i < s.num_layers; ++i) {

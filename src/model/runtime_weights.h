@@ -72,6 +72,10 @@ struct LlmLayerWeights {
 
 struct LlmWeights {
   ops::Matrix embed;  // [V, H]
+  // The embedding's rows are views of the read-only checkpoint mapping (not a converted copy):
+  // a lookup may drop the pages it faulted in, which would otherwise stay in the resident set
+  // (fault-around maps 64 KiB per row read: hundreds of MiB over a long chat).
+  bool embed_in_checkpoint = false;
   std::vector<float> final_norm;
   ops::Matrix head;  // [V, H]; the embedding when tied
   std::vector<LlmLayerWeights> layers;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/mapped_file.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/linear.h"
@@ -43,8 +44,9 @@ Result<Decoder> Decoder::create(const LlmSpec& spec, const LlmWeights& weights) 
 void Decoder::embed(std::span<const int32_t> ids, float* out) const {
   const int64_t h = spec_->hidden_size;
   for (size_t i = 0; i < ids.size(); ++i) {
-    ops::widen_row(weights_->embed.row(ids[i]), weights_->embed.dtype, h,
-                   out + static_cast<int64_t>(i) * h);
+    const std::byte* row = weights_->embed.row(ids[i]);
+    ops::widen_row(row, weights_->embed.dtype, h, out + static_cast<int64_t>(i) * h);
+    if (weights_->embed_in_checkpoint) release_resident_pages({row, weights_->embed.row_bytes()});
   }
 }
 
