@@ -168,6 +168,35 @@ TEST_P(ForwardTest, TextOnlyLogitsAndGreedy) {
             cases["text_only"]["greedy_20"].get<std::vector<int32_t>>());
 }
 
+// image_features encodes the tiles of a request one batch of kTilesPerBatch at a time (to bound
+// activation memory); with taps it takes them all in one batch. Both must give the same rows.
+TEST_P(ForwardTest, TileBatchesGiveTheRowsOfOneBatch) {
+  const auto& [model, precision] = GetParam();
+  const std::string ref_name = model.ends_with("-hf") ? model.substr(0, model.size() - 3) : model;
+  Loaded l = load(model, precision);
+  auto taps_file = io::SafetensorsFile::open(
+      test::fixture("reference/" + ref_name + "__taps_single_square.safetensors").string());
+  ASSERT_TRUE(taps_file.ok()) << taps_file.status().to_string();
+  // Three different tiles: the reference tile, its mirror image in value, and a dimmed copy.
+  const std::vector<float> tile = read_f32(**taps_file, "pixel_values");
+  std::vector<float> px = tile;
+  for (float v : tile) px.push_back(-v);
+  for (float v : tile) px.push_back(0.5f * v);
+  constexpr int64_t kTiles = 3;
+  static_assert(kTiles > kTilesPerBatch);
+  ThreadPool pool(2);
+  CollectingSink sink;
+  const std::vector<float> batched =
+      image_features(l.desc.config, *l.weights, px.data(), kTiles, &pool, nullptr);
+  const std::vector<float> whole =
+      image_features(l.desc.config, *l.weights, px.data(), kTiles, &pool, &sink);
+  ASSERT_EQ(batched.size(), whole.size());
+  EXPECT_EQ(batched, whole) << "max relative difference " << relative_error(batched, whole);
+  // The tiles differ, so a batch that repeated one tile's rows would not pass.
+  const size_t per_tile = whole.size() / kTiles;
+  EXPECT_FALSE(std::equal(whole.begin(), whole.begin() + per_tile, whole.begin() + per_tile));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllModels, ForwardTest,
     ::testing::Combine(::testing::Values("tiny-internvl3-qwen2", "tiny-internvl3-qwen2-hf",

@@ -1,5 +1,6 @@
 #include "model/vision/internvit.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -184,9 +185,11 @@ std::vector<float> project(const ProjectorWeights& w, const float* x, int64_t n,
   return out;
 }
 
-std::vector<float> image_features(const io::ModelConfig& config, const RuntimeWeights& weights,
-                                  const float* pixel_values, int64_t tiles, ThreadPool* pool,
-                                  TapSink* taps) {
+namespace {
+
+std::vector<float> features_of_batch(const io::ModelConfig& config, const RuntimeWeights& weights,
+                                     const float* pixel_values, int64_t tiles, ThreadPool* pool,
+                                     TapSink* taps) {
   const int64_t grid = config.image.image_size / config.vision.patch_size;
   std::vector<float> f = encode_tiles(config, weights.vision, pixel_values, tiles, pool, taps);
   std::vector<float> shuffled = pixel_shuffle(f.data(), tiles, grid, config.vision.hidden_size,
@@ -194,6 +197,28 @@ std::vector<float> image_features(const io::ModelConfig& config, const RuntimeWe
   f = {};
   const int64_t rows = static_cast<int64_t>(shuffled.size()) / weights.projector.fc1.w.in;
   return project(weights.projector, shuffled.data(), rows, pool, taps);
+}
+
+}  // namespace
+
+std::vector<float> image_features(const io::ModelConfig& config, const RuntimeWeights& weights,
+                                  const float* pixel_values, int64_t tiles, ThreadPool* pool,
+                                  TapSink* taps) {
+  // Taps cover every tile's rows in one call: the whole batch at once.
+  if (taps != nullptr || tiles <= kTilesPerBatch) {
+    return features_of_batch(config, weights, pixel_values, tiles, pool, taps);
+  }
+  const int64_t tile_values = 3 * config.image.image_size * config.image.image_size;
+  std::vector<float> out;
+  for (int64_t t = 0; t < tiles; t += kTilesPerBatch) {
+    const int64_t batch = std::min(kTilesPerBatch, tiles - t);
+    std::vector<float> f =
+        features_of_batch(config, weights, pixel_values + t * tile_values, batch, pool, nullptr);
+    if (out.empty())
+      out.reserve(f.size() / static_cast<size_t>(batch) * static_cast<size_t>(tiles));
+    out.insert(out.end(), f.begin(), f.end());
+  }
+  return out;
 }
 
 }  // namespace ivl::model

@@ -29,7 +29,16 @@ std::vector<float> pixel_shuffle(const float* features, int64_t tiles, int64_t g
 std::vector<float> project(const ProjectorWeights& weights, const float* x, int64_t n,
                            ThreadPool* pool, TapSink* taps);
 
-// The whole visual path: pixel values -> LLM-ready rows [T·tokens_per_tile, H].
+// Tiles go through the tower kTilesPerBatch at a time. They are independent all the way (attention
+// stays within a tile; norms, MLPs, pixel shuffle and projector act per row), so the rows are the
+// same as from one batch, while the activations held are those of one tile (~60 MiB in float32
+// for a 448 tile) however many tiles a request has: 13 tiles at once held ~800 MiB. One tile's
+// 1025 rows already fill the GEMM kernels; re-streaming the tower's weights per tile costs a few
+// ms against ~1 s of compute.
+inline constexpr int64_t kTilesPerBatch = 1;
+
+// The whole visual path: pixel values -> LLM-ready rows [T·tokens_per_tile, H]. With taps, all
+// tiles in one batch (tap rows cover every tile).
 std::vector<float> image_features(const io::ModelConfig& config, const RuntimeWeights& weights,
                                   const float* pixel_values, int64_t tiles, ThreadPool* pool,
                                   TapSink* taps);
