@@ -30,6 +30,10 @@ print(f"  vision {m('vision','ms_per_tile'):.0f} ms/tile | prefill {m('prefill',
       f"({j['prefill']['prompt_tokens']} tokens) | decode {m('decode','tokens_per_s'):.1f} tok/s | "
       f"TTFT {m('ttft','ms'):.0f} ms | peak RSS {j['memory']['peak_rss_bytes']/2**20:.0f} MiB | "
       f"load {j['load_s']:.1f} s")
+print(f"  decode reads {m('decode','weight_bytes_per_s')/1e9:.1f} GB/s "
+      f"({j['decode']['weight_bytes_per_token']/2**20:.0f} MiB/token) = "
+      f"{100*j['decode']['read_fraction']:.0f} % of a plain read "
+      f"({j['memory']['read_bytes_per_s']/1e9:.1f} GB/s, same process, after the runs)")
 PY
   done
 done
