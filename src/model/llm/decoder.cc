@@ -1,5 +1,6 @@
 #include "model/llm/decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -21,6 +22,8 @@ struct ForwardScratch {
   std::vector<float> normed, branch, gate_up, act, qkv, ctx;
   std::vector<int64_t> positions;
 };
+
+constexpr int64_t kMlpRows = 256;
 
 ForwardScratch& scratch() {
   thread_local ForwardScratch s;
@@ -109,21 +112,28 @@ void Decoder::forward(float* x, int64_t n, KvCache& cache, float* last_logits, T
   ForwardScratch& sc = scratch();
   float* normed = sized(sc.normed, n * h);
   float* branch = sized(sc.branch, n * h);
-  float* gate_up = sized(sc.gate_up, n * 2 * f);
-  float* act = sized(sc.act, n * f);
+  // The MLP runs kMlpRows rows at a time: its [rows, 2F] and [rows, F] buffers are the largest of
+  // a prefill (a 4k-token prompt would hold 240 MiB of them for Qwen2.5-0.5B at once), and a
+  // 256-row product still fills the GEMM kernels.
+  const int64_t mlp_rows = std::min(n, kMlpRows);
+  float* gate_up = sized(sc.gate_up, mlp_rows * 2 * f);
+  float* act = sized(sc.act, mlp_rows * f);
   for (int64_t i = 0; i < s.num_layers; ++i) {
     const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(i)];
     ops::rms_norm(x, n, h, l.attn_norm.data(), eps, normed);
     attention(static_cast<int>(i), normed, n, cache, pool, branch);
     ops::add_inplace(x, branch, n * h);
     ops::rms_norm(x, n, h, l.mlp_norm.data(), eps, normed);
-    ops::linear(normed, n, l.gate_up.w, l.gate_up.b(), gate_up, pool);
-    for (int64_t r = 0; r < n; ++r) {
-      float* g = gate_up + r * 2 * f;
-      ops::silu_mul(g, g + f, f);
-      std::copy(g, g + f, act + r * f);
+    for (int64_t r0 = 0; r0 < n; r0 += mlp_rows) {
+      const int64_t m = std::min(mlp_rows, n - r0);
+      ops::linear(normed + r0 * h, m, l.gate_up.w, l.gate_up.b(), gate_up, pool);
+      for (int64_t r = 0; r < m; ++r) {
+        float* g = gate_up + r * 2 * f;
+        ops::silu_mul(g, g + f, f);
+        std::copy(g, g + f, act + r * f);
+      }
+      ops::linear(act, m, l.down.w, l.down.b(), branch + r0 * h, pool);
     }
-    ops::linear(act, n, l.down.w, l.down.b(), branch, pool);
     ops::add_inplace(x, branch, n * h);
     tap(
         taps, [i] { return "llm.L" + std::to_string(i) + ".out"; }, x, n, h);
