@@ -174,19 +174,21 @@ IVL_AVX512 inline __m512 superblock_scales(const std::byte* scales, const float*
 
 // The activation codes in the weights' interleaved order (ops/packed_formats.h), so one load
 // of x pairs with one load of codes. Per call, per thread; grown once.
+// The buffer is 64-byte aligned, so no activation load of a full super-block splits a cache line.
 const int8_t* interleave_activation(const int8_t* xq, int64_t k) {
-  thread_local std::vector<int8_t> xi;
-  if (xi.size() < static_cast<size_t>(k)) xi.resize(static_cast<size_t>(k));
+  thread_local std::vector<int8_t> buffer;
+  if (buffer.size() < static_cast<size_t>(k + 64)) buffer.resize(static_cast<size_t>(k + 64));
+  int8_t* xi = buffer.data() + (-reinterpret_cast<uintptr_t>(buffer.data()) & 63);
   const int64_t nb = k / kQuantBlock;
   for (int64_t s = 0; s * 16 < nb; ++s) {  // 4-byte runs, as q8_code_offset places them
     const int64_t nsb = std::min<int64_t>(16, nb - 16 * s);
     for (int64_t j = 0; j < 8; ++j) {
       for (int64_t l = 0; l < nsb; ++l) {
-        std::memcpy(xi.data() + 512 * s + 4 * nsb * j + 4 * l, xq + 512 * s + 32 * l + 4 * j, 4);
+        std::memcpy(xi + 512 * s + 4 * nsb * j + 4 * l, xq + 512 * s + 32 * l + 4 * j, 4);
       }
     }
   }
-  return xi.data();
+  return xi;
 }
 
 IVL_AVX512 inline __mmask64 step_mask(int64_t nsb) {
@@ -241,60 +243,95 @@ IVL_AVX512 inline __m512i q8_superblock(const std::byte* w_at, const int8_t* x_a
   return _mm512_add_epi32(isum0, isum1);
 }
 
-IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
-                          const std::byte* rows, int64_t k, int64_t n, const float* bias,
-                          float* y) {
-  const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
-  const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ8_0, k);
+// The per-format parts of the quantized GEMV: the layout, where a row's scales start, the code
+// bytes per super-block, the code offset (q8_0's +128 flip, q4_0's +8) as a multiple of Σx, and
+// the super-block product.
+struct Q8Rows {
+  static constexpr MatrixLayout kLayout = MatrixLayout::kQ8_0;
+  static constexpr int32_t kCodeOffset = 128;
+  static constexpr int64_t kSuperBytes = 512;
+  static int64_t scales_at(int64_t k) { return k; }
+  template <bool kFull>
+  IVL_AVX512 static __m512i superblock(const std::byte* w, const int8_t* x, int64_t step,
+                                       __mmask64 mask) {
+    return q8_superblock<kFull>(w, x, step, mask);
+  }
+};
+struct Q4Rows {
+  static constexpr MatrixLayout kLayout = MatrixLayout::kQ4_0;
+  static constexpr int32_t kCodeOffset = 8;
+  static constexpr int64_t kSuperBytes = 256;
+  static int64_t scales_at(int64_t k) { return k / 2; }
+  template <bool kFull>
+  IVL_AVX512 static __m512i superblock(const std::byte* w, const int8_t* x, int64_t step,
+                                       __mmask64 mask) {
+    return q4_superblock<kFull>(w, x, step, mask);
+  }
+};
+
+// One row at a time: full super-blocks in a tight loop whose steps are compile-time constants,
+// then the row's last, partial super-block (if any) with masked loads. The per-block offsets
+// (kCodeOffset·Σx) and activation scales are laid out per super-block once per call, zero past
+// the last block. (One loop handling both kinds of super-block kept its step and masks live in
+// registers, and GCC spilled the loop counters to the stack.)
+template <class Format>
+IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
+                           const std::byte* rows, int64_t k, int64_t n, const float* bias,
+                           float* y) {
+  const int64_t nb = k / kQuantBlock, full = nb / 16, tail = nb % 16;
+  const int64_t supers = full + (tail > 0 ? 1 : 0);
+  const size_t row_bytes = quant_row_bytes(Format::kLayout, k);
   const int8_t* xi = interleave_activation(xq, k);
+  thread_local std::vector<int32_t> offsets;
+  thread_local std::vector<float> x_scales;
+  offsets.assign(static_cast<size_t>(16 * supers), 0);
+  x_scales.assign(static_cast<size_t>(16 * supers), 0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    offsets[b] = Format::kCodeOffset * xsum[b];
+    x_scales[b] = dx[b];
+  }
+  const int32_t* off = offsets.data();
+  const float* dxs = x_scales.data();
+  const __mmask64 tail_mask = step_mask(tail);
+  const auto tail_lanes = static_cast<__mmask16>((1u << tail) - 1);
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
     if (r + kRowLookahead < n) prefetch_row(row + kRowLookahead * row_bytes, row_bytes);
+    const std::byte* scales = row + Format::scales_at(k);
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t s = 0; s < supers; ++s) {
-      const int64_t nsb = std::min<int64_t>(16, nb - 16 * s), step = 4 * nsb;
-      const __mmask64 mask = step_mask(nsb);
-      const std::byte* w_at = row + 512 * s;
-      const int8_t* x_at = xi + 512 * s;
-      const __m512i biased = nsb == 16 ? q8_superblock<true>(w_at, x_at, step, mask)
-                                       : q8_superblock<false>(w_at, x_at, step, mask);
-      const __m512i offset = _mm512_slli_epi32(
-          _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << nsb) - 1), xsum + 16 * s), 7);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, offset)),
-                            superblock_scales(row + k, dx, s, nsb), acc);
+    for (int64_t s = 0; s < full; ++s) {
+      const __m512i biased =
+          Format::template superblock<true>(row + Format::kSuperBytes * s, xi + 512 * s, 64, 0);
+      const __m512 d =
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32 * s)));
+      acc = _mm512_fmadd_ps(
+          _mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(off + 16 * s))),
+          _mm512_mul_ps(d, _mm512_loadu_ps(dxs + 16 * s)), acc);
+    }
+    if (tail > 0) {
+      const __m512i biased = Format::template superblock<false>(
+          row + Format::kSuperBytes * full, xi + 512 * full, 4 * tail, tail_mask);
+      // Masked: the bytes after the row's last scale belong to the next row.
+      const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_lanes, scales + 32 * full));
+      acc = _mm512_fmadd_ps(
+          _mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(off + 16 * full))),
+          _mm512_mul_ps(d, _mm512_loadu_ps(dxs + 16 * full)), acc);
     }
     const float v = _mm512_reduce_add_ps(acc);
     y[r] = bias != nullptr ? v + bias[r] : v;
   }
 }
 
+IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
+                          const std::byte* rows, int64_t k, int64_t n, const float* bias,
+                          float* y) {
+  quant_gemv<Q8Rows>(xq, dx, xsum, rows, k, n, bias, y);
+}
+
 IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
                           const std::byte* rows, int64_t k, int64_t n, const float* bias,
                           float* y) {
-  const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
-  const size_t row_bytes = quant_row_bytes(MatrixLayout::kQ4_0, k);
-  const int8_t* xi = interleave_activation(xq, k);
-  for (int64_t r = 0; r < n; ++r) {
-    const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
-    if (r + kRowLookahead < n) prefetch_row(row + kRowLookahead * row_bytes, row_bytes);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t s = 0; s < supers; ++s) {
-      const int64_t nsb = std::min<int64_t>(16, nb - 16 * s), step = 4 * nsb;
-      const __mmask64 mask = step_mask(nsb);
-      const std::byte* w_at = row + 256 * s;
-      const int8_t* x_at = xi + 512 * s;
-      const __m512i codes_x = nsb == 16 ? q4_superblock<true>(w_at, x_at, step, mask)
-                                        : q4_superblock<false>(w_at, x_at, step, mask);
-      // Σ (code − 8)·x = Σ code·x − 8·Σ x, per block (lane).
-      const __m512i offset = _mm512_slli_epi32(
-          _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << nsb) - 1), xsum + 16 * s), 3);
-      const __m512i isum = _mm512_sub_epi32(codes_x, offset);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), superblock_scales(row + k / 2, dx, s, nsb),
-                            acc);
-    }
-    const float v = _mm512_reduce_add_ps(acc);
-    y[r] = bias != nullptr ? v + bias[r] : v;
-  }
+  quant_gemv<Q4Rows>(xq, dx, xsum, rows, k, n, bias, y);
 }
 
 // e^x for x ≤ 0, 16 lanes: the same range reduction and degree-6 polynomial as the scalar
