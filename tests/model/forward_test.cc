@@ -92,14 +92,26 @@ std::vector<int32_t> greedy20(const Decoder& dec, KvCache& cache, std::vector<fl
 
 class ForwardTest : public ::testing::TestWithParam<std::tuple<std::string, WeightFormat>> {};
 
+// The reference name of a fixture model: the -hf layout shares the original's references.
+std::string reference_name(const std::string& model) {
+  return model.ends_with("-hf") ? model.substr(0, model.size() - 3) : model;
+}
+
+// The reference taps of the single_square case (pixel values, every layer's output).
+std::unique_ptr<io::SafetensorsFile> open_square_taps(const std::string& model) {
+  auto f = io::SafetensorsFile::open(
+      test::fixture("reference/" + reference_name(model) + "__taps_single_square.safetensors")
+          .string());
+  if (!f.ok()) throw std::runtime_error(f.status().to_string());
+  return std::move(f).value();
+}
+
 TEST_P(ForwardTest, SingleSquareLayerByLayer) {
   const auto& [model, precision] = GetParam();
-  const std::string ref_name = model.ends_with("-hf") ? model.substr(0, model.size() - 3) : model;
+  const std::string ref_name = reference_name(model);
   Loaded l = load(model, precision);
-  auto taps_file = io::SafetensorsFile::open(
-      test::fixture("reference/" + ref_name + "__taps_single_square.safetensors").string());
-  ASSERT_TRUE(taps_file.ok()) << taps_file.status().to_string();
-  const io::SafetensorsFile& ref = **taps_file;
+  const std::unique_ptr<io::SafetensorsFile> taps_file = open_square_taps(model);
+  const io::SafetensorsFile& ref = *taps_file;
   ThreadPool pool(2);
   CollectingSink sink;
 
@@ -146,7 +158,7 @@ TEST_P(ForwardTest, SingleSquareLayerByLayer) {
 
 TEST_P(ForwardTest, TextOnlyLogitsAndGreedy) {
   const auto& [model, precision] = GetParam();
-  const std::string ref_name = model.ends_with("-hf") ? model.substr(0, model.size() - 3) : model;
+  const std::string ref_name = reference_name(model);
   Loaded l = load(model, precision);
   auto ref =
       io::SafetensorsFile::open(test::fixture("reference/" + ref_name + ".safetensors").string());
@@ -172,13 +184,9 @@ TEST_P(ForwardTest, TextOnlyLogitsAndGreedy) {
 // activation memory); with taps it takes them all in one batch. Both must give the same rows.
 TEST_P(ForwardTest, TileBatchesGiveTheRowsOfOneBatch) {
   const auto& [model, precision] = GetParam();
-  const std::string ref_name = model.ends_with("-hf") ? model.substr(0, model.size() - 3) : model;
   Loaded l = load(model, precision);
-  auto taps_file = io::SafetensorsFile::open(
-      test::fixture("reference/" + ref_name + "__taps_single_square.safetensors").string());
-  ASSERT_TRUE(taps_file.ok()) << taps_file.status().to_string();
   // Three different tiles: the reference tile, its mirror image in value, and a dimmed copy.
-  const std::vector<float> tile = read_f32(**taps_file, "pixel_values");
+  const std::vector<float> tile = read_f32(*open_square_taps(model), "pixel_values");
   std::vector<float> px = tile;
   for (float v : tile) px.push_back(-v);
   for (float v : tile) px.push_back(0.5f * v);
