@@ -159,19 +159,6 @@ IVL_AVX512 inline void prefetch_row(const std::byte* row, size_t bytes) {
     _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
 }
 
-// Block scales × activation scales of super-block s (blocks 16s .. 16s+nsb−1), one per lane.
-IVL_AVX512 inline __m512 superblock_scales(const std::byte* scales, const float* dx, int64_t s,
-                                           int64_t nsb) {
-  if (nsb == 16) {
-    const __m512 d =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32 * s)));
-    return _mm512_mul_ps(d, _mm512_loadu_ps(dx + 16 * s));
-  }
-  const auto mask = static_cast<__mmask16>((1u << nsb) - 1);
-  const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales + 32 * s));
-  return _mm512_mul_ps(d, _mm512_maskz_loadu_ps(mask, dx + 16 * s));
-}
-
 // The activation codes in the weights' interleaved order (ops/packed_formats.h), so one load
 // of x pairs with one load of codes. Per call, per thread; grown once.
 // The buffer is 64-byte aligned, so no activation load of a full super-block splits a cache line.
@@ -269,6 +256,13 @@ struct Q4Rows {
   }
 };
 
+// acc + (Σ (code + offset)·x − offset·Σx) · d · dx per lane (block) of one super-block.
+IVL_AVX512 inline __m512 add_superblock(__m512 acc, __m512i biased, __m512 d,
+                                        const int32_t* offsets, const float* x_scales) {
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(offsets))),
+                         _mm512_mul_ps(d, _mm512_loadu_ps(x_scales)), acc);
+}
+
 // One row at a time: full super-blocks in a tight loop whose steps are compile-time constants,
 // then the row's last, partial super-block (if any) with masked loads. The per-block offsets
 // (kCodeOffset·Σx) and activation scales are laid out per super-block once per call, zero past
@@ -304,18 +298,14 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
           Format::template superblock<true>(row + Format::kSuperBytes * s, xi + 512 * s, 64, 0);
       const __m512 d =
           _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32 * s)));
-      acc = _mm512_fmadd_ps(
-          _mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(off + 16 * s))),
-          _mm512_mul_ps(d, _mm512_loadu_ps(dxs + 16 * s)), acc);
+      acc = add_superblock(acc, biased, d, off + 16 * s, dxs + 16 * s);
     }
     if (tail > 0) {
       const __m512i biased = Format::template superblock<false>(
           row + Format::kSuperBytes * full, xi + 512 * full, 4 * tail, tail_mask);
       // Masked: the bytes after the row's last scale belong to the next row.
       const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_lanes, scales + 32 * full));
-      acc = _mm512_fmadd_ps(
-          _mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(off + 16 * full))),
-          _mm512_mul_ps(d, _mm512_loadu_ps(dxs + 16 * full)), acc);
+      acc = add_superblock(acc, biased, d, off + 16 * full, dxs + 16 * full);
     }
     const float v = _mm512_reduce_add_ps(acc);
     y[r] = bias != nullptr ? v + bias[r] : v;
