@@ -267,6 +267,14 @@ constexpr AttentionCase kAttention[] = {
     {"llm_decode_1x1024_h14_kv2", 1, 1024, 14, 2, true, 1023},
 };
 
+// x [rows, cols] -> [cols, rows].
+std::vector<float> transposed(const std::vector<float>& x, int64_t rows, int64_t cols) {
+  std::vector<float> t(x.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = x[r * cols + c];
+  return t;
+}
+
 void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
   const int64_t qw = ac.heads * kHeadDim, kvw = ac.kv_heads * kHeadDim;
   const std::vector<float> q = random_floats(ac.n_q * qw, 4);
@@ -286,6 +294,12 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
   s.causal = ac.causal;
   s.q_offset = ac.q_offset;
   s.bf16 = bf16;
+  std::vector<float> kt;
+  if (ac.n_q <= 4) {  // decode: the decoder passes its cache's transposed keys
+    kt = transposed(k, ac.n_kv, kvw);
+    s.kt = kt.data();
+    s.kt_stride = ac.n_kv;
+  }
   ThreadPool& p = pool(state.range(0));
   for (auto _ : state) {
     ivl::ops::attention(q.data(), k.data(), v.data(), out.data(), s, &p);
@@ -298,6 +312,42 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
     pairs += static_cast<double>(ac.causal ? std::min(ac.n_kv, ac.q_offset + i + 1) : ac.n_kv);
   }
   state.counters["GFLOP/s"] = rate(4e-9 * pairs * static_cast<double>(kHeadDim * ac.heads), state);
+}
+
+// The decode attention kernel alone, portable table vs AVX-512 table: one query row of
+// Qwen2.5-0.5B (14 query heads over 2 key/value heads) against a 1024-position cache, one task
+// per key/value head, as ops::attention runs it.
+void BM_DecodeAttention(benchmark::State& state, bool simd) {
+  const ivl::ops::PackedKernels* kern =
+      simd ? ivl::ops::avx512_kernels() : &ivl::ops::portable_kernels();
+  if (kern == nullptr) {
+    state.SkipWithError("AVX-512 BF16/VNNI not available on this CPU");
+    return;
+  }
+  constexpr int64_t kPositions = 1024, kHeads = 14, kKvHeads = 2, kGroup = kHeads / kKvHeads;
+  constexpr int64_t kvw = kKvHeads * kHeadDim;
+  const std::vector<float> q = random_floats(kHeads * kHeadDim, 4);
+  const std::vector<float> kt = transposed(random_floats(kPositions * kvw, 5), kPositions, kvw);
+  const std::vector<float> v = random_floats(kPositions * kvw, 6);
+  std::vector<float> out(static_cast<size_t>(kHeads * kHeadDim));
+  std::vector<std::vector<float>> scores(
+      kKvHeads, std::vector<float>(static_cast<size_t>(kGroup * kPositions)));
+  ThreadPool& p = pool(state.range(0));
+  const RowFn run = [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h) {
+      kern->decode_attention(
+          q.data() + h * kGroup * kHeadDim, kGroup, kHeadDim, kt.data() + h * kHeadDim * kPositions,
+          kPositions, v.data() + h * kHeadDim, kvw, kPositions, 0.125f,
+          scores[static_cast<size_t>(h)].data(), out.data() + h * kGroup * kHeadDim);
+    }
+  };
+  for (auto _ : state) {
+    p.parallel_for(kKvHeads, run);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] =
+      rate(4e-9 * static_cast<double>(kPositions * kHeadDim * kHeads), state);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,6 +571,13 @@ void register_all() {
                       BM_Attention, ac, bf16))
           ->Unit(ac.n_q == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);
     }
+  }
+
+  for (const bool simd : {false, true}) {
+    threads_1_2(benchmark::RegisterBenchmark(simd ? "BM_DecodeAttention/avx512/1x1024_h14_kv2"
+                                                  : "BM_DecodeAttention/portable/1x1024_h14_kv2",
+                                             BM_DecodeAttention, simd))
+        ->Unit(benchmark::kMicrosecond);
   }
 
   auto elementwise = [](const char* name, void (*fn)(benchmark::State&), bool split) {

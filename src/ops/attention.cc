@@ -5,6 +5,7 @@
 
 #include "core/simd_dispatch.h"
 #include "ops/elementwise.h"
+#include "ops/packed_kernels.h"
 
 namespace ivl::ops {
 namespace {
@@ -59,9 +60,10 @@ void scaled_scores(const float* q, int64_t q_stride, int64_t rows, const float* 
   }
 }
 
-// Few query rows against a long cache (decode): one dot product per key straight from the
-// cache rows — transposing K (the block path's first step) would cost as much as the whole
-// product for a single query.
+// Few query rows without the transposed keys: one dot product per key straight from the key
+// rows — transposing K (the block path's first step) would cost as much as the whole product
+// for a single query. (The decoder passes the cache's transposed keys and takes
+// PackedKernels::decode_attention instead.)
 IVL_SIMD_CLONES
 void few_queries(const float* q, const float* k, const float* v, float* out,
                  const AttentionShape& s, int64_t h, float* scores) {
@@ -69,26 +71,17 @@ void few_queries(const float* q, const float* k, const float* v, float* out,
   for (int64_t i = 0; i < s.n_q; ++i) {
     const float* qi = q + i * s.q_stride + h * d;
     const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;
-    if (s.kt != nullptr) {  // along positions: one vectorised pass per head dimension
-      std::fill(scores, scores + n, 0.f);
-      for (int64_t c = 0; c < d; ++c) {
-        const float qc = qi[c] * s.scale;
-        const float* col = s.kt + (kvh * d + c) * s.kt_stride;
-        for (int64_t j = 0; j < n; ++j) scores[j] += qc * col[j];
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kj = k + j * s.kv_stride + kvh * d;
+      float acc[16] = {};
+      int64_t c = 0;
+      for (; c + 16 <= d; c += 16) {
+        for (int l = 0; l < 16; ++l) acc[l] += qi[c + l] * kj[c + l];
       }
-    } else {
-      for (int64_t j = 0; j < n; ++j) {
-        const float* kj = k + j * s.kv_stride + kvh * d;
-        float acc[16] = {};
-        int64_t c = 0;
-        for (; c + 16 <= d; c += 16) {
-          for (int l = 0; l < 16; ++l) acc[l] += qi[c + l] * kj[c + l];
-        }
-        float dot = 0.f;
-        for (; c < d; ++c) dot += qi[c] * kj[c];
-        for (float a : acc) dot += a;
-        scores[j] = dot * s.scale;
-      }
+      float dot = 0.f;
+      for (; c < d; ++c) dot += qi[c] * kj[c];
+      for (float a : acc) dot += a;
+      scores[j] = dot * s.scale;
     }
     softmax_row(scores, n);
     weighted_sum(scores, n, v + kvh * d, s.kv_stride, d, out + i * s.out_stride + h * d);
@@ -101,6 +94,29 @@ void attention(const float* q, const float* k, const float* v, float* out, const
                ThreadPool* pool) {
   if (s.bf16 && s.head_dim % 2 == 0) {
     attention_bf16(q, k, v, out, s, pool);
+    return;
+  }
+  if (s.n_q <= 4 && s.kt != nullptr) {
+    // Decode: one task per (query row, key/value head), the head's query group together.
+    const PackedKernels& kern = active_kernels();
+    const int64_t group = s.n_heads / s.n_kv_heads, d = s.head_dim;
+    auto run = [&](int64_t t0, int64_t t1) {
+      thread_local std::vector<float> scores;
+      if (scores.size() < static_cast<size_t>(group * s.n_kv))
+        scores.resize(static_cast<size_t>(group * s.n_kv));
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t i = t / s.n_kv_heads, kvh = t % s.n_kv_heads;
+        const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;
+        kern.decode_attention(q + i * s.q_stride + kvh * group * d, group, d,
+                              s.kt + kvh * d * s.kt_stride, s.kt_stride, v + kvh * d, s.kv_stride,
+                              n, s.scale, scores.data(), out + i * s.out_stride + kvh * group * d);
+      }
+    };
+    if (pool != nullptr) {
+      pool->parallel_for(s.n_q * s.n_kv_heads, run);
+    } else {
+      run(0, s.n_q * s.n_kv_heads);
+    }
     return;
   }
   if (s.n_q <= 4) {

@@ -28,8 +28,9 @@ struct AttentionShape {
   // softmax), for the packed weight formats; false: float32 throughout. head_dim must be even.
   bool bf16 = false;
   // Optional: the same keys transposed, element (c, j) at kt[c · kt_stride + j] for the
-  // n_kv_heads·D columns c. Few-query (decode) attention then scores all keys of a column at
-  // once instead of one horizontal sum per key.
+  // n_kv_heads·D columns c. Few-query (decode, n_q ≤ 4) attention then runs the kernel table's
+  // decode_attention: all keys of a column scored at once, each query group's keys and values
+  // read once.
   const float* kt = nullptr;
   int64_t kt_stride = 0;
 };

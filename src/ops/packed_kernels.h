@@ -1,8 +1,10 @@
-// The inner kernels behind ops::linear for the packed layouts (internal to ops/).
+// The hand-written inner kernels (internal to ops/): those behind ops::linear for the packed
+// layouts, and the attention pieces that decode and the bf16 attention need.
 //
 // Each kernel exists twice: a portable scalar version (the oracle, and the path on CPUs without
-// AVX-512 BF16/VNNI) and an AVX-512 version (vdpbf16ps, vpdpbusd). One table is chosen once per
-// process from the CPU's features; both compute the same function up to float summation order.
+// AVX-512 BF16/VNNI) and an AVX-512 version (vdpbf16ps, vpdpbusd; decode attention in
+// decode_attention_avx512.cc). One table is chosen once per process from the CPU's features;
+// both compute the same function up to float summation order.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +48,15 @@ struct PackedKernels {
   float (*softmax_numerators_bf16)(const float* x, int64_t n, float scale, uint16_t* out);
   // ops::to_bf16 (round to nearest even, NaNs kept quiet NaNs).
   void (*to_bf16)(const float* x, int64_t n, uint16_t* out);
+  // Decode attention (float32) of one query row against n cached keys of one key/value head,
+  // for the `groups` query heads that share it (GQA), head_dim d:
+  //   out[g·d + c] = Σ_{j<n} p_g[j] · v[j·v_stride + c],  p_g = softmax_j(scale · s_g[j]),
+  //   s_g[j] = Σ_{c<d} q[g·d + c] · kt[c·kt_stride + j]   (the keys transposed, as the KV cache
+  // keeps them), for g < groups, c < d, n ≥ 1. `scores` is scratch for groups·n floats. The
+  // group reads the keys and values once, not once per query head.
+  void (*decode_attention)(const float* q, int64_t groups, int64_t d, const float* kt,
+                           int64_t kt_stride, const float* v, int64_t v_stride, int64_t n,
+                           float scale, float* scores, float* out);
 };
 
 // x[k] (k a multiple of 32) -> xq[k] int8 and dx[k/32], per block of 32: dx = max|x| / 127,

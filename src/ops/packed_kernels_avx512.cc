@@ -15,8 +15,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 
-#define IVL_AVX512 \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni,f16c,fma")))
+#include "ops/avx512_common.h"
 
 namespace ivl::ops {
 namespace {
@@ -322,24 +321,6 @@ IVL_AVX512 void q4_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum
                           const std::byte* rows, int64_t k, int64_t n, const float* bias,
                           float* y) {
   quant_gemv<Q4Rows>(xq, dx, xsum, rows, k, n, bias, y);
-}
-
-// e^x for x ≤ 0, 16 lanes: the same range reduction and degree-6 polynomial as the scalar
-// exp_nonpositive in ops/elementwise.cc (relative error < 2e-7), 2^k applied with vscalefps.
-IVL_AVX512 inline __m512 exp_nonpositive16(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187e-06f), r);
-  __m512 p = _mm512_set1_ps(1.f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  return _mm512_scalef_ps(p, k);
 }
 
 IVL_AVX512 float softmax_numerators_bf16(const float* x, int64_t n, float scale, uint16_t* out) {
@@ -684,14 +665,6 @@ IVL_AVX512 void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum
   quant_gemm<true>(xq, dx, xsum, m, rows, k, n, bias, c, ldc);
 }
 
-bool cpu_has_everything() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni") &&
-         __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
-}
-
 }  // namespace
 
 const PackedKernels* avx512_kernels() {
@@ -703,8 +676,9 @@ const PackedKernels* avx512_kernels() {
                                .q8_0_gemm = q8_0_gemm,
                                .q4_0_gemm = q4_0_gemm,
                                .softmax_numerators_bf16 = softmax_numerators_bf16,
-                               .to_bf16 = to_bf16_avx512};
-  static const bool ok = cpu_has_everything();
+                               .to_bf16 = to_bf16_avx512,
+                               .decode_attention = decode_attention_avx512};
+  static const bool ok = cpu_has_avx512_kernel_features();
   return ok ? &k : nullptr;
 }
 

@@ -96,6 +96,29 @@ void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m
     q4_0_gemv(xq + i * k, dx + i * nb, xsum + i * nb, rows, k, n, bias, c + i * ldc);
 }
 
+// One query head at a time, straight from the definition (the AVX-512 version's oracle).
+void decode_attention(const float* q, int64_t groups, int64_t d, const float* kt, int64_t kt_stride,
+                      const float* v, int64_t v_stride, int64_t n, float scale, float* scores,
+                      float* out) {
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* qg = q + g * d;
+    float* s = scores + g * n;
+    std::fill(s, s + n, 0.f);
+    for (int64_t c = 0; c < d; ++c) {
+      const float* kc = kt + c * kt_stride;
+      for (int64_t j = 0; j < n; ++j) s[j] += qg[c] * kc[j];
+    }
+    for (int64_t j = 0; j < n; ++j) s[j] *= scale;
+    softmax_row(s, n);
+    float* og = out + g * d;
+    std::fill(og, og + d, 0.f);
+    for (int64_t j = 0; j < n; ++j) {
+      const float* vj = v + j * v_stride;
+      for (int64_t c = 0; c < d; ++c) og[c] += s[j] * vj[c];
+    }
+  }
+}
+
 }  // namespace
 
 void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32_t* xsum) {
@@ -138,7 +161,8 @@ const PackedKernels& portable_kernels() {
                                .q8_0_gemm = q8_0_gemm,
                                .q4_0_gemm = q4_0_gemm,
                                .softmax_numerators_bf16 = softmax_numerators_bf16,
-                               .to_bf16 = to_bf16};
+                               .to_bf16 = to_bf16,
+                               .decode_attention = decode_attention};
   return k;
 }
 

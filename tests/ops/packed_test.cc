@@ -410,6 +410,57 @@ TEST(SoftmaxNumerators, MatchDoublePrecisionOnBothKernelTables) {
   }
 }
 
+// Decode attention on every table against its definition in double precision: head sizes with
+// partial vectors (24, 96) and whole ones (64, 128), query groups that split into register blocks
+// unevenly (7 = 4 + 3) or not at all, cache lengths around the 16-position vectors. The cache rows
+// and transposed keys are padded with NaN past what a call may read.
+TEST(DecodeAttention, MatchesDoublePrecisionOnBothKernelTables) {
+  struct CacheShape {
+    int64_t d, groups, n;
+  };
+  const CacheShape shapes[] = {{64, 7, 1},   {64, 7, 17},   {64, 7, 600}, {24, 2, 15},  {96, 1, 33},
+                               {128, 2, 16}, {128, 8, 100}, {64, 3, 64},  {96, 5, 1030}};
+  for (const PackedKernels* t : kernel_tables()) {
+    for (const CacheShape& sh : shapes) {
+      SCOPED_TRACE(std::string(t->name) + " d=" + std::to_string(sh.d) +
+                   " groups=" + std::to_string(sh.groups) + " n=" + std::to_string(sh.n));
+      const int64_t d = sh.d, g = sh.groups, n = sh.n;
+      const int64_t kt_stride = n + 5, v_stride = d + 8;
+      const std::vector<float> q = random_values(static_cast<size_t>(g * d), 21, 0.5f);
+      const std::vector<float> k = random_values(static_cast<size_t>(n * d), 22);
+      std::vector<float> kt(static_cast<size_t>(d * kt_stride), NAN);
+      std::vector<float> v(static_cast<size_t>(n * v_stride), NAN);
+      const std::vector<float> vals = random_values(static_cast<size_t>(n * d), 23);
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t c = 0; c < d; ++c) {
+          kt[c * kt_stride + j] = k[j * d + c];
+          v[j * v_stride + c] = vals[j * d + c];
+        }
+      }
+      const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+      std::vector<float> scores(static_cast<size_t>(g * n)), out(static_cast<size_t>(g * d), NAN);
+      t->decode_attention(q.data(), g, d, kt.data(), kt_stride, v.data(), v_stride, n, scale,
+                          scores.data(), out.data());
+      for (int64_t h = 0; h < g; ++h) {
+        std::vector<double> p(static_cast<size_t>(n));
+        double m = -1e300, sum = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          double dot = 0;
+          for (int64_t c = 0; c < d; ++c) dot += double(q[h * d + c]) * k[j * d + c];
+          p[j] = dot * scale;
+          m = std::max(m, p[j]);
+        }
+        for (double& x : p) sum += (x = std::exp(x - m));
+        for (int64_t c = 0; c < d; ++c) {
+          double o = 0;
+          for (int64_t j = 0; j < n; ++j) o += p[j] / sum * vals[j * d + c];
+          ASSERT_NEAR(out[h * d + c], o, 2e-5) << "head " << h << " column " << c;
+        }
+      }
+    }
+  }
+}
+
 TEST(PackedLayouts, FitRules) {
   EXPECT_TRUE(layout_fits(MatrixLayout::kBF16Panels, 588));
   EXPECT_FALSE(layout_fits(MatrixLayout::kBF16Panels, 7));
