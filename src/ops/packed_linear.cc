@@ -88,9 +88,13 @@ void quantized_linear(const float* x, int64_t n, const Matrix& w, const float* b
         gemm_kernel(xq, dx, xsum, n, rows, k, count, b, y + first, w.out);
         return;
       }
-      for (int64_t c = 0; c < count; c += kGemvChunkRows) {
+      // One activation row: one call over the thread's rows, so the kernel lays out the
+      // activations once rather than once per 64 rows (measured, 2 threads, weights from
+      // DRAM: q4_0 GEMVs 1-29 % faster, the 896-wide lm_head most; q8_0 5-8 %).
+      const int64_t chunk_rows = n == 1 ? count : kGemvChunkRows;
+      for (int64_t c = 0; c < count; c += chunk_rows) {
         const std::byte* chunk = rows + static_cast<size_t>(c) * row_bytes;
-        const int64_t cn = std::min(kGemvChunkRows, count - c);
+        const int64_t cn = std::min(chunk_rows, count - c);
         for (int64_t i = 0; i < n; ++i) {
           gemv_kernel(xq + i * k, dx + i * nb, xsum + i * nb, chunk, k, cn,
                       b != nullptr ? b + c : nullptr, y + i * w.out + first + c);
