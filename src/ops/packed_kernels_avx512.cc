@@ -145,11 +145,16 @@ IVL_AVX512 void panel_product(const uint16_t* a, int64_t lda, int64_t m, const u
   }
 }
 
-// The GEMVs fetch the whole row two rows ahead (codes and scales) in software. The hardware
-// prefetcher alone left the quantized GEMVs waiting on their first load of each row: on a Zen 5
-// host, q8_0 went from 14 to 30 GB/s per thread (28 to 57 GB/s on two), q4_0 from 23 to 25;
-// 4, 8 or 16 rows ahead measured no better (kernels_bench BM_Gemv, 2026-12-02).
-constexpr int64_t kRowLookahead = 2;
+// The GEMVs fetch whole rows (codes and scales) in software, at least kPrefetchBytes and at least
+// two rows ahead. The hardware prefetcher alone left the quantized GEMVs waiting on their first
+// load of each row: on a Zen 5 host, q8_0 went from 14 to 30 GB/s per thread (28 to 57 GB/s on
+// two), q4_0 from 23 to 25 (kernels_bench BM_Gemv, 2026-12-02). The distance is in bytes because
+// the best number of rows depends on the row size: two rows ahead is best for 4864-wide rows
+// (2.7 / 5.2 KB in q4_0 / q8_0; 6 or 16 rows were 5–16 % slower), while 896-wide rows (0.5 /
+// 0.9 KB) gained from going ~5 KB ahead: same process, 2 threads, weights from DRAM, q4_0
+// +3–18 %, q8_0 +2–13 %, 4864-wide rows unchanged (0.96–1.02×).
+constexpr size_t kPrefetchBytes = 5120;
+constexpr int64_t kMinRowsAhead = 2;
 
 IVL_AVX512 inline void prefetch_row(const std::byte* row, size_t bytes) {
   const auto first = reinterpret_cast<uintptr_t>(row) & ~uintptr_t{63};
@@ -274,6 +279,7 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
   const int64_t nb = k / kQuantBlock, full = nb / 16, tail = nb % 16;
   const int64_t supers = full + (tail > 0 ? 1 : 0);
   const size_t row_bytes = quant_row_bytes(Format::kLayout, k);
+  const auto ahead = std::max(kMinRowsAhead, static_cast<int64_t>(kPrefetchBytes / row_bytes));
   const int8_t* xi = interleave_activation(xq, k);
   thread_local std::vector<int32_t> offsets;
   thread_local std::vector<float> x_scales;
@@ -289,7 +295,7 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
   const auto tail_lanes = static_cast<__mmask16>((1u << tail) - 1);
   for (int64_t r = 0; r < n; ++r) {
     const std::byte* row = rows + static_cast<size_t>(r) * row_bytes;
-    if (r + kRowLookahead < n) prefetch_row(row + kRowLookahead * row_bytes, row_bytes);
+    if (r + ahead < n) prefetch_row(row + ahead * row_bytes, row_bytes);
     const std::byte* scales = row + Format::scales_at(k);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t s = 0; s < full; ++s) {
