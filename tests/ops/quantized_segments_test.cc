@@ -1,7 +1,7 @@
 // Quantized matrices made of several row segments (a quantized checkpoint's q, k, v used in
 // place) compute exactly what the same rows in one segment (quantized at load) compute, for the
 // integer GEMV (one row) and the dequantized panels (more rows), including panels whose 32 rows
-// span segment boundaries.
+// span segment boundaries; and the same with and without threads.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -65,11 +65,18 @@ TEST_P(QuantizedSegments, SameResultAsOneSegment) {
   const std::vector<float> x = random_values(static_cast<size_t>(m * k), 2);
   const std::vector<float> bias = random_values(static_cast<size_t>(out), 3);
   ThreadPool pool(3);
+  std::vector<float> unthreaded;
   for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
     std::vector<float> a(static_cast<size_t>(m * out)), b(a.size(), NAN);
     linear(x.data(), m, whole, bias.data(), a.data(), p);
     linear(x.data(), m, split, bias.data(), b.data(), p);
     EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0);
+    // Nor does the split between threads change a row's result.
+    if (p == nullptr) {
+      unthreaded = a;
+    } else {
+      EXPECT_EQ(std::memcmp(a.data(), unthreaded.data(), a.size() * 4), 0);
+    }
   }
 }
 
