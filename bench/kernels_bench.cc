@@ -212,18 +212,23 @@ void BM_Gemm(benchmark::State& state, Format f, int64_t m, int64_t in, int64_t o
   state.counters["GFLOP/s"] = rate(2e-9 * static_cast<double>(m * in * out), state);
 }
 
+// The AVX-512 table when simd, else the portable one; nullptr (and the run marked as an error)
+// when the CPU lacks AVX-512 BF16/VNNI.
+const ivl::ops::PackedKernels* kernel_table(benchmark::State& state, bool simd) {
+  const ivl::ops::PackedKernels* kern =
+      simd ? ivl::ops::avx512_kernels() : &ivl::ops::portable_kernels();
+  if (kern == nullptr) state.SkipWithError("AVX-512 BF16/VNNI not available on this CPU");
+  return kern;
+}
+
 // The panel kernel alone, portable table vs AVX-512 table, on InternViT's qkv product
 // (1025 tokens × 1024 -> the first 256 outputs), panels split over the pool.
 constexpr int64_t kPanelM = 1025, kPanelK = 1024, kPanelN = 256;
 double g_panel_seconds[2][3] = {};  // [simd][threads]: seconds per call of the last run
 
 void BM_PanelProduct(benchmark::State& state, bool simd) {
-  const ivl::ops::PackedKernels* kern =
-      simd ? ivl::ops::avx512_kernels() : &ivl::ops::portable_kernels();
-  if (kern == nullptr) {
-    state.SkipWithError("AVX-512 BF16/VNNI not available on this CPU");
-    return;
-  }
+  const ivl::ops::PackedKernels* kern = kernel_table(state, simd);
+  if (kern == nullptr) return;
   const Format panels = kFormats[2];
   const WeightSet& w = weights(panels, kPanelN, kPanelK, 1);
   const auto* packed = reinterpret_cast<const uint16_t*>(w.copies[0].packed);
@@ -318,12 +323,8 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
 // Qwen2.5-0.5B (14 query heads over 2 key/value heads) against a 1024-position cache, one task
 // per key/value head, as ops::attention runs it.
 void BM_DecodeAttention(benchmark::State& state, bool simd) {
-  const ivl::ops::PackedKernels* kern =
-      simd ? ivl::ops::avx512_kernels() : &ivl::ops::portable_kernels();
-  if (kern == nullptr) {
-    state.SkipWithError("AVX-512 BF16/VNNI not available on this CPU");
-    return;
-  }
+  const ivl::ops::PackedKernels* kern = kernel_table(state, simd);
+  if (kern == nullptr) return;
   constexpr int64_t kPositions = 1024, kHeads = 14, kKvHeads = 2, kGroup = kHeads / kKvHeads;
   constexpr int64_t kvw = kKvHeads * kHeadDim;
   const std::vector<float> q = random_floats(kHeads * kHeadDim, 4);
