@@ -16,16 +16,26 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spins until done() or kSpinMicros have passed; true when done() held.
+// Spins until done() or kSpinMicros have passed, then yields the core between checks until
+// kYieldMicros have passed; true when done() held. Yielding keeps the wake-up within
+// microseconds when the core is otherwise idle, and gives it away when another thread (another
+// process's) wants it.
 template <class Done>
 bool spin_until(Done done) {
-  const auto limit =
-      std::chrono::steady_clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto spin_limit = start + std::chrono::microseconds(ThreadPool::kSpinMicros);
   for (int i = 0;; ++i) {
     if (done()) return true;
     cpu_relax();
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() > limit) return done();
+    if ((i & 63) == 63 && Clock::now() > spin_limit) break;
   }
+  const auto yield_limit = start + std::chrono::microseconds(ThreadPool::kYieldMicros);
+  while (Clock::now() < yield_limit) {
+    if (done()) return true;
+    std::this_thread::yield();
+  }
+  return done();
 }
 
 }  // namespace
