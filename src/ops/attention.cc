@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/simd_dispatch.h"
+#include "core/thread_scratch.h"
 #include "ops/elementwise.h"
 #include "ops/packed_kernels.h"
 
@@ -101,7 +102,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
     const PackedKernels& kern = active_kernels();
     const int64_t group = s.n_heads / s.n_kv_heads, d = s.head_dim;
     auto run = [&](int64_t t0, int64_t t1) {
-      thread_local std::vector<float> scores;
+      thread_local ScratchVector<float> scores;
       if (scores.size() < static_cast<size_t>(group * s.n_kv))
         scores.resize(static_cast<size_t>(group * s.n_kv));
       for (int64_t t = t0; t < t1; ++t) {
@@ -121,7 +122,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
   }
   if (s.n_q <= 4) {
     auto run = [&](int64_t h0, int64_t h1) {
-      thread_local std::vector<float> scores;
+      thread_local ScratchVector<float> scores;
       if (scores.size() < static_cast<size_t>(s.n_kv)) scores.resize(static_cast<size_t>(s.n_kv));
       for (int64_t h = h0; h < h1; ++h) few_queries(q, k, v, out, s, h, scores.data());
     };
@@ -136,7 +137,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
   const int64_t q_blocks = (s.n_q + kBlock - 1) / kBlock;
   const int64_t group = s.n_heads / s.n_kv_heads;
   auto run = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<float> scores, kt;
+    thread_local ScratchVector<float> scores, kt;
     if (scores.size() < static_cast<size_t>(kBlock * s.n_kv))
       scores.resize(static_cast<size_t>(kBlock * s.n_kv));
     if (kt.size() < static_cast<size_t>(s.head_dim * s.n_kv))

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/thread_scratch.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/packed_formats.h"
@@ -41,7 +42,7 @@ struct Packing {
 
   void rows(int64_t r0, int64_t r1) const {
     const int64_t d = s.head_dim, hq = s.n_heads * d, hk = s.n_kv_heads * d;
-    thread_local std::vector<uint16_t> row2;
+    thread_local ScratchVector<uint16_t> row2;
     if (row2.size() < static_cast<size_t>(2 * hk)) row2.resize(static_cast<size_t>(2 * hk));
     for (int64_t i = r0; i < std::min(r1, s.n_q); ++i) kern.to_bf16(q(i), hq, qb + i * hq);
     const int64_t k_rows = round_up(s.n_kv, kPanelRows);
@@ -102,7 +103,7 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out,
   // Q as bf16 and the packed K and Vᵀ of every KV head, shared by the tasks; grown once per
   // calling thread.
   const int64_t hq = s.n_heads * d;
-  thread_local std::vector<uint16_t> packed;
+  thread_local ScratchVector<uint16_t> packed;
   const auto need =
       static_cast<size_t>(s.n_q * hq + s.n_kv_heads * (k_panel_elems + v_panel_elems));
   if (packed.size() < need) packed.resize(need);
@@ -133,8 +134,8 @@ void attention_bf16(const float* q, const float* k, const float* v, float* out,
 
   const int64_t q_blocks = (s.n_q + kQueryBlock - 1) / kQueryBlock;
   auto run = [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<uint16_t> pb;
-    thread_local std::vector<float> scores, ob;
+    thread_local ScratchVector<uint16_t> pb;
+    thread_local ScratchVector<float> scores, ob;
     thread_local std::vector<float> inv_sum(kQueryBlock);
     if (pb.size() < static_cast<size_t>(kQueryBlock * n_pad))
       pb.resize(static_cast<size_t>(kQueryBlock * n_pad));

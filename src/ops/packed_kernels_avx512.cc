@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_scratch.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
 
@@ -180,7 +181,7 @@ IVL_AVX512 inline __attribute__((always_inline)) void prefetch_rows(const std::b
 // of x pairs with one load of codes. Per call, per thread; grown once.
 // The buffer is 64-byte aligned, so no activation load of a full super-block splits a cache line.
 const int8_t* interleave_activation(const int8_t* xq, int64_t k) {
-  thread_local std::vector<int8_t> buffer;
+  thread_local ScratchVector<int8_t> buffer;
   if (buffer.size() < static_cast<size_t>(k + 64)) buffer.resize(static_cast<size_t>(k + 64));
   int8_t* xi = buffer.data() + (-reinterpret_cast<uintptr_t>(buffer.data()) & 63);
   const int64_t nb = k / kQuantBlock;
@@ -364,8 +365,8 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
                            const std::byte* rows, int64_t k, int64_t n, const float* bias,
                            float* y) {
   const int64_t nb = k / kQuantBlock, supers = (nb + 15) / 16;
-  thread_local std::vector<int32_t> offsets;
-  thread_local std::vector<float> x_scales;
+  thread_local ScratchVector<int32_t> offsets;
+  thread_local ScratchVector<float> x_scales;
   offsets.assign(static_cast<size_t>(16 * supers), 0);
   x_scales.assign(static_cast<size_t>(16 * supers), 0.0f);
   for (int64_t b = 0; b < nb; ++b) {
@@ -707,9 +708,9 @@ IVL_AVX512 void quant_gemm(const int8_t* xq, const float* dx, const int32_t* xsu
   const int64_t panel_codes = nb * 8 * kPanelStep, panel_scales = nb * kGemmRows;
   const int64_t group = std::clamp<int64_t>(kGroupBytes / panel_codes, 1, 16);
   // One group of integer panels per thread, grown once.
-  thread_local std::vector<uint8_t> codes;
-  thread_local std::vector<float> scales;
-  thread_local std::vector<int32_t> corr;
+  thread_local ScratchVector<uint8_t> codes;
+  thread_local ScratchVector<float> scales;
+  thread_local ScratchVector<int32_t> corr;
   if (corr.size() < static_cast<size_t>(kGemmMr * nb))
     corr.resize(static_cast<size_t>(kGemmMr * nb));
   if (codes.size() < static_cast<size_t>(group * panel_codes)) {

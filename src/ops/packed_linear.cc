@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/thread_scratch.h"
 #include "ops/linear.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
@@ -29,9 +30,9 @@ void for_each_run(const Matrix& w, int64_t r0, int64_t r1, Fn&& fn) {
 // Activation rows quantized by quantize_activation, per calling thread, grown once: no
 // allocation per call after warm-up.
 struct QuantizedActivations {
-  std::vector<int8_t> xq;
-  std::vector<float> dx;
-  std::vector<int32_t> xsum;
+  ScratchVector<int8_t> xq;
+  ScratchVector<float> dx;
+  ScratchVector<int32_t> xsum;
 };
 
 QuantizedActivations& quantize_rows_of(const float* x, int64_t n, int64_t k, ThreadPool* pool,
@@ -129,7 +130,7 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
   // line: with K a multiple of 2048 (InternViT's fc2, K = 4096) the 12 rows of a register tile
   // would otherwise map to one L1 set (8 ways) and evict each other.
   const int64_t lda = k + 32;
-  thread_local std::vector<uint16_t> a;
+  thread_local ScratchVector<uint16_t> a;
   if (a.size() < static_cast<size_t>(n * lda)) a.resize(static_cast<size_t>(n * lda));
   uint16_t* ap = a.data();
   auto convert = [&](int64_t r0, int64_t r1) {

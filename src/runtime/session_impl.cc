@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/thread_scratch.h"
+#include "model/llm/kv_cache.h"
 #include "model/vision/internvit.h"
 #include "prompt/conversation.h"
 #include "runtime/engine_impl.h"
@@ -40,6 +42,18 @@ Status check_sampling(const SamplingOptions& s) {
     return Status::invalid_argument("logprobs must be in [0, 20]");
   return Status();
 }
+
+// Frees the kernels' scratch buffers on every thread of the pool when it goes out of scope.
+class ScratchGuard {
+ public:
+  explicit ScratchGuard(ThreadPool* pool) : pool_(pool) {}
+  ~ScratchGuard() { release_scratch(pool_); }
+  ScratchGuard(const ScratchGuard&) = delete;
+  ScratchGuard& operator=(const ScratchGuard&) = delete;
+
+ private:
+  ThreadPool* pool_;
+};
 
 }  // namespace
 
@@ -88,6 +102,11 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
                                     " image feature rows (do not type <IMG_CONTEXT> in prompts)");
   }
 
+  // From here on the request uses the kernels' per-thread scratch buffers; they are freed when
+  // it ends, however it ends, and once between the vision tower and the LLM, whose largest
+  // buffers are never needed at the same time (peak memory: docs/performance.md).
+  const ScratchGuard scratch_guard(e.pool());
+
   // 2. Vision: all tiles of all images as one batch.
   const model::Decoder& dec = e.decoder();
   const int64_t h = dec.spec().hidden_size;
@@ -97,6 +116,7 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
     t0 = Clock::now();
     std::vector<float> features =
         model::image_features(config, e.weights(), pixels.data(), tiles, e.pool(), nullptr);
+    release_scratch(e.pool());
     r.timings.vision_ms = ms_since(t0);
     int64_t row = 0;
     for (int64_t i = 0; i < n; ++i) {
@@ -106,11 +126,10 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
     }
   }
   // 3. Prefill.
-  if (cache_.capacity() < n + max_new) cache_ = dec.make_cache(n + max_new);
-  cache_.clear();
+  model::KvCache cache = dec.make_cache(n + max_new);
   std::vector<float> logits(static_cast<size_t>(dec.spec().vocab_size));
   t0 = Clock::now();
-  dec.forward(x.data(), n, cache_, logits.data(), e.pool(), nullptr);
+  dec.forward(x.data(), n, cache, logits.data(), e.pool(), nullptr);
   r.timings.prefill_ms = ms_since(t0);
   r.timings.prompt_tokens = n;
 
@@ -156,7 +175,7 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
     }
     if (step + 1 == max_new) break;
     dec.embed(std::span<const int32_t>(&next, 1), x.data());
-    dec.forward(x.data(), 1, cache_, logits.data(), e.pool(), nullptr);
+    dec.forward(x.data(), 1, cache, logits.data(), e.pool(), nullptr);
   }
   r.timings.decode_ms = ms_since(t0);
   r.timings.generated_tokens = static_cast<int64_t>(r.generated_ids.size());

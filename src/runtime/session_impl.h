@@ -1,11 +1,13 @@
 // One request at a time: prompt building, image encoding, prefill, the decode loop.
+// A request's working memory (its KV cache, the kernels' scratch buffers) lives only as long as
+// the request: each request re-reads its whole conversation, so nothing of it is reused, and
+// keeping it would stack one request's decode buffers under the next one's image encoding.
 #pragma once
 
 #include <atomic>
 #include <memory>
 
 #include "ivl/engine.h"
-#include "model/llm/kv_cache.h"
 
 namespace ivl::runtime {
 
@@ -20,7 +22,6 @@ class SessionImpl final : public Session {
  private:
   std::shared_ptr<const EngineImpl> engine_;
   std::atomic<bool> cancelled_{false};
-  model::KvCache cache_;  // kept between requests; regrown only when a request needs more
 };
 
 }  // namespace ivl::runtime

@@ -1,8 +1,10 @@
 // The public API's contracts beyond exactness: cancellation, stop strings, limits, bad requests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
+#include "core/thread_scratch.h"
 #include "ivl/engine.h"
 #include "support/fixtures.h"
 
@@ -135,6 +137,27 @@ TEST(Session, ImagesFromBytesAndDataUri) {
   ASSERT_TRUE(rb.ok());
   EXPECT_EQ(ra->generated_ids, rb->generated_ids);
   EXPECT_EQ(ra->tiles_per_image, rb->tiles_per_image);
+}
+
+// A request's kernel scratch buffers are freed when it ends (the calling thread's are checked
+// here; tests/core/thread_scratch_test.cc checks the pool's threads), and the next request
+// grows them again and gives the same answer.
+TEST(Session, KernelScratchIsFreedWhenARequestEnds) {
+  auto s = engine()->new_session();
+  Request a = text("What?", 4);
+  a.images.push_back({.path = test::fixture("images/tiny_rgba_37x19.png").string()});
+  size_t during = 0;
+  auto first = s->generate(a, [&](const GeneratedToken&) {
+    during = std::max(during, thread_scratch_bytes());
+    return true;
+  });
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_GT(during, 0u) << "the decoder's buffers exist while the request runs";
+  EXPECT_EQ(thread_scratch_bytes(), 0u);
+  auto second = s->generate(a);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(first->generated_ids, second->generated_ids);
+  EXPECT_EQ(thread_scratch_bytes(), 0u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/mapped_file.h"
+#include "core/thread_scratch.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/linear.h"
@@ -17,10 +18,11 @@ namespace {
 
 // Activation buffers of one forward pass. Decode runs a forward pass per token, and "no
 // allocation in the decode loop" means these must outlive the call: they belong to the calling
-// thread (a session runs on one thread at a time) and only ever grow.
+// thread (a session runs on one thread at a time) and only grow during a request; the session
+// frees them when the request ends (core/thread_scratch.h).
 struct ForwardScratch {
-  std::vector<float> normed, branch, gate_up, act, qkv, ctx;
-  std::vector<int64_t> positions;
+  ScratchVector<float> normed, branch, gate_up, act, qkv, ctx;
+  ScratchVector<int64_t> positions;
 };
 
 constexpr int64_t kMlpRows = 256;
