@@ -4,21 +4,15 @@
 #include <mutex>
 
 #include "vision/decode_internal.h"
+#include "vision/ffmpeg_library.h"
 #include "vision/video_decoder.h"
-
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
-#include <libswscale/swscale.h>
-}
 
 namespace ivl::vision {
 namespace {
 
-std::string av_error_text(int code) {
+std::string av_error_text(const FfmpegLibrary& ff, int code) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof(buf));
+  ff.av_strerror(code, buf, sizeof(buf));
   return buf;
 }
 
@@ -31,6 +25,8 @@ bool video_support_compiled() {
 }
 
 struct VideoReader::Impl {
+  explicit Impl(const FfmpegLibrary& library) : ff(library) {}
+  const FfmpegLibrary& ff;
   std::string path;
   VideoLimits limits;
   AVFormatContext* fmt = nullptr;
@@ -51,12 +47,12 @@ struct VideoReader::Impl {
   int rgb_w = 0, rgb_h = 0;
 
   ~Impl() {
-    if (rgb[0] != nullptr) av_freep(&rgb[0]);
-    sws_freeContext(sws);
-    av_frame_free(&frame);
-    av_packet_free(&packet);
-    avcodec_free_context(&codec);
-    avformat_close_input(&fmt);
+    if (rgb[0] != nullptr) ff.av_freep(&rgb[0]);
+    ff.sws_freeContext(sws);
+    ff.av_frame_free(&frame);
+    ff.av_packet_free(&packet);
+    ff.avcodec_free_context(&codec);
+    ff.avformat_close_input(&fmt);
   }
 
   Status error(StatusCode code, const std::string& what) const {
@@ -64,16 +60,17 @@ struct VideoReader::Impl {
   }
 
   Status open_stream() {
-    int r = avformat_open_input(&fmt, path.c_str(), nullptr, nullptr);
+    int r = ff.avformat_open_input(&fmt, path.c_str(), nullptr, nullptr);
     if (r < 0) {
       return error(r == AVERROR(ENOENT) ? StatusCode::kNotFound : StatusCode::kCorruptData,
-                   "cannot open as a video (" + av_error_text(r) + ")");
+                   "cannot open as a video (" + av_error_text(ff, r) + ")");
     }
-    r = avformat_find_stream_info(fmt, nullptr);
+    r = ff.avformat_find_stream_info(fmt, nullptr);
     if (r < 0)
-      return error(StatusCode::kCorruptData, "no stream information (" + av_error_text(r) + ")");
+      return error(StatusCode::kCorruptData,
+                   "no stream information (" + av_error_text(ff, r) + ")");
     const AVCodec* decoder = nullptr;
-    stream_index = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
+    stream_index = ff.av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
     if (stream_index < 0 || decoder == nullptr) {
       return error(stream_index == AVERROR_DECODER_NOT_FOUND ? StatusCode::kUnsupported
                                                              : StatusCode::kCorruptData,
@@ -88,26 +85,27 @@ struct VideoReader::Impl {
                                                                                : st->r_frame_rate;
     fps = rate.den > 0 ? av_q2d(rate) : 0;
     time_base = av_q2d(st->time_base);
-    codec = avcodec_alloc_context3(decoder);
-    packet = av_packet_alloc();
-    frame = av_frame_alloc();
+    codec = ff.avcodec_alloc_context3(decoder);
+    packet = ff.av_packet_alloc();
+    frame = ff.av_frame_alloc();
     if (codec == nullptr || packet == nullptr || frame == nullptr) {
       return error(StatusCode::kResourceExhausted, "FFmpeg allocation failed");
     }
-    r = avcodec_parameters_to_context(codec, st->codecpar);
+    r = ff.avcodec_parameters_to_context(codec, st->codecpar);
     if (r >= 0) {
       codec->thread_count = 1;  // frame threads would only add latency to single-frame reads
-      r = avcodec_open2(codec, decoder, nullptr);
+      r = ff.avcodec_open2(codec, decoder, nullptr);
     }
     if (r < 0)
-      return error(StatusCode::kUnsupported, "cannot open the decoder (" + av_error_text(r) + ")");
+      return error(StatusCode::kUnsupported,
+                   "cannot open the decoder (" + av_error_text(ff, r) + ")");
     return Status::ok_status();
   }
 
   // One demux pass: every packet timestamp of the stream (frame index -> pts), keyframes apart.
   Status index_frames() {
     for (;;) {
-      int r = av_read_frame(fmt, packet);
+      int r = ff.av_read_frame(fmt, packet);
       if (r < 0) break;  // end of file, or damage past which nothing can be read
       if (packet->stream_index == stream_index) {
         int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
@@ -116,7 +114,7 @@ struct VideoReader::Impl {
           if (packet->flags & AV_PKT_FLAG_KEY) key_pts.push_back(ts);
         }
       }
-      av_packet_unref(packet);
+      ff.av_packet_unref(packet);
       if (static_cast<int64_t>(pts.size()) > limits.max_frames) {
         return error(StatusCode::kOutOfRange,
                      "more than " + std::to_string(limits.max_frames) + " video frames");
@@ -130,10 +128,10 @@ struct VideoReader::Impl {
   }
 
   void seek(int64_t ts) {
-    if (av_seek_frame(fmt, stream_index, ts, AVSEEK_FLAG_BACKWARD) < 0) {
-      av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BYTE);  // fall back to the start
+    if (ff.av_seek_frame(fmt, stream_index, ts, AVSEEK_FLAG_BACKWARD) < 0) {
+      ff.av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BYTE);  // fall back to the start
     }
-    avcodec_flush_buffers(codec);
+    ff.avcodec_flush_buffers(codec);
     eof_sent = false;
     position = kNoPosition;
   }
@@ -141,19 +139,19 @@ struct VideoReader::Impl {
   // Next decoded frame into `frame`; false at the end of the stream.
   bool decode_next() {
     for (;;) {
-      int r = avcodec_receive_frame(codec, frame);
+      int r = ff.avcodec_receive_frame(codec, frame);
       if (r == 0) return true;
       if (r != AVERROR(EAGAIN)) return false;  // AVERROR_EOF or a decoder failure
-      if (av_read_frame(fmt, packet) < 0) {
+      if (ff.av_read_frame(fmt, packet) < 0) {
         if (eof_sent) return false;
-        avcodec_send_packet(codec, nullptr);  // drain the delayed frames
+        ff.avcodec_send_packet(codec, nullptr);  // drain the delayed frames
         eof_sent = true;
         continue;
       }
       if (packet->stream_index == stream_index) {
-        avcodec_send_packet(codec, packet);  // a damaged packet is skipped, as decord does
+        ff.avcodec_send_packet(codec, packet);  // a damaged packet is skipped, as decord does
       }
-      av_packet_unref(packet);
+      ff.av_packet_unref(packet);
     }
   }
 
@@ -166,18 +164,18 @@ struct VideoReader::Impl {
     const int w = frame->width, h = frame->height;
     Status dims = detail::check_dimensions("video frame", w, h, {limits.max_pixels});
     if (!dims.ok()) return dims.with_context(path);
-    sws = sws_getCachedContext(sws, w, h, static_cast<AVPixelFormat>(frame->format), w, h,
-                               AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
+    sws = ff.sws_getCachedContext(sws, w, h, static_cast<AVPixelFormat>(frame->format), w, h,
+                                  AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
     if (sws == nullptr) return error(StatusCode::kUnsupported, "cannot convert this pixel format");
     if (w != rgb_w || h != rgb_h) {
-      if (rgb[0] != nullptr) av_freep(&rgb[0]);
-      if (av_image_alloc(rgb, rgb_linesize, w, h + 1, AV_PIX_FMT_RGB24, 64) < 0) {
+      if (rgb[0] != nullptr) ff.av_freep(&rgb[0]);
+      if (ff.av_image_alloc(rgb, rgb_linesize, w, h + 1, AV_PIX_FMT_RGB24, 64) < 0) {
         return error(StatusCode::kResourceExhausted, "cannot allocate a frame buffer");
       }
       rgb_w = w;
       rgb_h = h;
     }
-    sws_scale(sws, frame->data, frame->linesize, 0, h, rgb, rgb_linesize);
+    ff.sws_scale(sws, frame->data, frame->linesize, 0, h, rgb, rgb_linesize);
     RgbImage image(w, h);
     for (int y = 0; y < h; ++y) {
       std::memcpy(image.row(y), rgb[0] + static_cast<size_t>(y) * rgb_linesize[0], image.stride());
@@ -222,9 +220,12 @@ struct VideoReader::Impl {
 
 Result<std::unique_ptr<VideoReader>> VideoReader::open(const std::string& path,
                                                        const VideoLimits& limits) {
+  auto library = ffmpeg_library();
+  if (!library.ok()) return library.status().with_context(path);
+  const FfmpegLibrary& ff = **library;
   static std::once_flag quiet;
-  std::call_once(quiet, [] { av_log_set_level(AV_LOG_FATAL); });
-  auto impl = std::make_unique<Impl>();
+  std::call_once(quiet, [&ff] { ff.av_log_set_level(AV_LOG_FATAL); });
+  auto impl = std::make_unique<Impl>(ff);
   impl->path = path;
   impl->limits = limits;
   IVL_RETURN_IF_ERROR(impl->open_stream());

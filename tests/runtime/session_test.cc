@@ -160,5 +160,18 @@ TEST(Session, KernelScratchIsFreedWhenARequestEnds) {
   EXPECT_EQ(thread_scratch_bytes(), 0u);
 }
 
+// FFmpeg's libraries (and the ~120 they bring) are opened on the first video only
+// (vision/ffmpeg_library.h): image and text requests leave them out of the process.
+TEST(Session, ImageAndTextRequestsDoNotLoadFfmpeg) {
+  auto s = engine()->new_session();
+  Request a = text("What?", 2);
+  a.images.push_back({.path = test::fixture("images/tiny_rgba_37x19.png").string()});
+  ASSERT_TRUE(s->generate(a).ok());
+  const std::string maps = test::read_text_file("/proc/self/maps");
+  ASSERT_NE(maps.find("libc.so"), std::string::npos) << "the maps file lists the shared libraries";
+  EXPECT_EQ(maps.find("libavformat"), std::string::npos);
+  EXPECT_EQ(maps.find("libavcodec"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ivl

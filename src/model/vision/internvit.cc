@@ -109,13 +109,15 @@ std::vector<float> encode_tiles(const io::ModelConfig& config, const VisionWeigh
   std::vector<float> embedded(static_cast<size_t>(tiles * g * g * c));
   ops::linear(patches.data(), tiles * g * g, w.patch.w, w.patch.b(), embedded.data(), pool);
   patches = {};
-  const std::vector<float> pos = position_embeddings(w, c, g);
   std::vector<float> h(static_cast<size_t>(n * c));
-  for (int64_t t = 0; t < tiles; ++t) {
-    float* dst = h.data() + t * seq * c;
-    std::copy(w.cls.begin(), w.cls.end(), dst);
-    std::copy(embedded.begin() + t * g * g * c, embedded.begin() + (t + 1) * g * g * c, dst + c);
-    ops::add_inplace(dst, pos.data(), seq * c);
+  {  // the (resized) position embeddings are only needed here: freed before the layers run
+    const std::vector<float> pos = position_embeddings(w, c, g);
+    for (int64_t t = 0; t < tiles; ++t) {
+      float* dst = h.data() + t * seq * c;
+      std::copy(w.cls.begin(), w.cls.end(), dst);
+      std::copy(embedded.begin() + t * g * g * c, embedded.begin() + (t + 1) * g * g * c, dst + c);
+      ops::add_inplace(dst, pos.data(), seq * c);
+    }
   }
   embedded = {};
   tap(
