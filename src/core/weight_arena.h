@@ -32,7 +32,7 @@ class WeightArena {
     size_t size = 0;
     size_t offset = 0;
   };
-  std::vector<Chunk> chunks_;     // shared by small allocations; the last one is open
+  std::vector<Chunk> chunks_;     // shared by small allocations, filled first fit
   std::vector<Chunk> dedicated_;  // one per large allocation
   size_t used_ = 0;
 };

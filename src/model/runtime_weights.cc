@@ -1,5 +1,7 @@
 #include "model/runtime_weights.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 #include "core/mapped_file.h"
 #include "ops/linear.h"
@@ -147,15 +149,37 @@ class Builder {
     const ops::MatrixLayout layout = layout_for(m.in);
     if (layout == ops::MatrixLayout::kRows) return m;
     const size_t before = out_->arena.bytes_used();
-    ops::Matrix packed = ops::pack_matrix(m, layout, out_->arena, pool_);
+    // The source rows are read once: each block's checkpoint pages are dropped from the resident
+    // set as soon as it is converted, so that peak memory is the converted weights plus one
+    // block, not plus the matrix (a tied head's source is the 259 MiB embedding) or the
+    // checkpoint.
+    struct Source {
+      const Builder* builder;
+      const ops::Matrix* m;
+    } source{this, &m};
+    ops::Matrix packed = ops::pack_matrix(
+        m, layout, out_->arena, pool_,
+        [](void* c, int64_t r0, int64_t r1) {
+          const auto& s = *static_cast<const Source*>(c);
+          s.builder->release_checkpoint_rows(*s.m, r0, r1);
+        },
+        &source);
     out_->owned_bytes += out_->arena.bytes_used() - before;
-    // The source rows were read once; drop them from the resident set now, so that peak memory
-    // is the converted weights plus one matrix, not plus the whole checkpoint.
-    const size_t row_bytes = static_cast<size_t>(m.in) * dtype_size(m.dtype);
-    for (const ops::MatrixSegment& seg : m.segments) {
-      release_checkpoint_pages({seg.data, static_cast<size_t>(seg.rows) * row_bytes});
-    }
     return packed;
+  }
+
+  // Drops the checkpoint pages of rows [r0, r1) of m (a kRows matrix), segment by segment.
+  void release_checkpoint_rows(const ops::Matrix& m, int64_t r0, int64_t r1) const {
+    const size_t row_bytes = static_cast<size_t>(m.in) * dtype_size(m.dtype);
+    int64_t base = 0;
+    for (const ops::MatrixSegment& seg : m.segments) {
+      const int64_t b = std::max(r0, base), e = std::min(r1, base + seg.rows);
+      if (b < e) {
+        release_checkpoint_pages({seg.data + static_cast<size_t>(b - base) * row_bytes,
+                                  static_cast<size_t>(e - b) * row_bytes});
+      }
+      base += seg.rows;
+    }
   }
 
   Linear linear(std::initializer_list<std::string> parts, bool bias) {

@@ -166,7 +166,8 @@ void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float*
   }
 }
 
-Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool) {
+Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool,
+                   RowsDone rows_done, void* context) {
   IVL_CHECK(src.layout == MatrixLayout::kRows && layout != MatrixLayout::kRows);
   IVL_CHECK(layout_fits(layout, src.in));
   Matrix m;
@@ -198,10 +199,19 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
       }
     }
   };
-  if (pool != nullptr) {
-    pool->parallel_for(units, run);
-  } else {
-    run(0, units);
+  // Rows per unit (a panel of 32 rows, or one quantized row) and units per block.
+  const int64_t unit_rows = layout == MatrixLayout::kBF16Panels ? kPanelRows : 1;
+  const auto unit_bytes = static_cast<size_t>(unit_rows * k) * dtype_size(src.dtype);
+  const int64_t block_units =
+      std::max<int64_t>(1, static_cast<int64_t>(kPackBlockBytes / unit_bytes));
+  for (int64_t b0 = 0; b0 < units; b0 += block_units) {
+    const int64_t b1 = std::min(units, b0 + block_units);
+    if (pool != nullptr) {
+      pool->parallel_for(b1 - b0, [&](int64_t u0, int64_t u1) { run(b0 + u0, b0 + u1); });
+    } else {
+      run(b0, b1);
+    }
+    if (rows_done != nullptr) rows_done(context, b0 * unit_rows, std::min(src.out, b1 * unit_rows));
   }
   return m;
 }

@@ -55,8 +55,14 @@ MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in);
 
 // Converts a kRows matrix (any dtype, any segments) into `layout`, in memory from `arena`
 // (quantized rows: one segment). Requires layout_fits(layout, src.in). Parallel over rows when
-// pool is given.
-Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool);
+// pool is given. The rows are converted in blocks of about kPackBlockBytes of source, in order;
+// rows_done (optional) is called with each block's source rows [r0, r1) once they have been
+// read for the last time (the loader drops their checkpoint pages there, so that a large matrix
+// is never resident whole beside its converted copy).
+inline constexpr size_t kPackBlockBytes = size_t{16} << 20;
+using RowsDone = void (*)(void* context, int64_t r0, int64_t r1);
+Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool,
+                   RowsDone rows_done = nullptr, void* context = nullptr);
 
 // Quantizes `rows` consecutive rows of `in` elements of float `dtype` (F32, BF16, F16) at src
 // into the row layout (q8_0 or q4_0) at dst: exactly what pack_matrix does for each row (the

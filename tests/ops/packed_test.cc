@@ -484,5 +484,53 @@ TEST(WeightArena, AlignsAndZeroFills) {
   }
 }
 
+// Small allocations fill the tails of earlier chunks before the open one (first fit): each
+// chunk's partly used last 2 MiB page is resident whole.
+TEST(WeightArena, FillsTheTailOfAnEarlierChunkFirst) {
+  WeightArena arena;
+  constexpr size_t kMiB = size_t{1} << 20;
+  std::byte* first = arena.allocate(10 * kMiB);
+  for (int i = 0; i < 5; ++i) arena.allocate(10 * kMiB);  // 60 MiB of the first 64 MiB chunk
+  std::byte* second_chunk = arena.allocate(10 * kMiB);    // does not fit: a new chunk
+  EXPECT_FALSE(second_chunk >= first && second_chunk < first + 64 * kMiB);
+  std::byte* tail = arena.allocate(3 * kMiB);  // fits in the first chunk's 4 MiB tail
+  EXPECT_TRUE(tail >= first + 60 * kMiB && tail + 3 * kMiB <= first + 64 * kMiB);
+  EXPECT_EQ(arena.bytes_used(), 73 * kMiB);
+}
+
+// A matrix of more than one kPackBlockBytes block of source: every layout converts it to the
+// same bytes as row by row (or panel by panel, one block), and rows_done reports consecutive
+// blocks covering every row once, in order — the loader drops checkpoint pages there.
+TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
+  const int64_t k = 1024;
+  const auto rows_per_block = static_cast<int64_t>(kPackBlockBytes / (k * sizeof(float)));
+  const int64_t out = 2 * rows_per_block + 40;  // two full blocks and a partial one
+  const std::vector<float> w = random_values(static_cast<size_t>(out * k), 31, 0.05f);
+  ThreadPool pool(2);
+  for (MatrixLayout layout :
+       {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0, MatrixLayout::kBF16Panels}) {
+    SCOPED_TRACE(static_cast<int>(layout));
+    std::vector<std::pair<int64_t, int64_t>> done;
+    WeightArena arena;
+    const Matrix packed = pack_matrix(
+        rows_matrix(w, out, k), layout, arena, &pool,
+        [](void* c, int64_t r0, int64_t r1) {
+          static_cast<std::vector<std::pair<int64_t, int64_t>>*>(c)->emplace_back(r0, r1);
+        },
+        &done);
+    ASSERT_GE(done.size(), 3u);
+    EXPECT_EQ(done.front().first, 0);
+    EXPECT_EQ(done.back().second, out);
+    for (size_t i = 1; i < done.size(); ++i) EXPECT_EQ(done[i].first, done[i - 1].second);
+    // The same bytes as one conversion of the whole matrix on one thread.
+    WeightArena reference_arena;
+    const Matrix one = pack_matrix(rows_matrix(w, out, k), layout, reference_arena, nullptr);
+    const size_t bytes = packed_bytes(layout, out, k);
+    const std::byte* a = is_quantized_rows(layout) ? packed.segments.at(0).data : packed.packed;
+    const std::byte* b = is_quantized_rows(layout) ? one.segments.at(0).data : one.packed;
+    EXPECT_EQ(std::memcmp(a, b, bytes), 0);
+  }
+}
+
 }  // namespace
 }  // namespace ivl::ops
