@@ -51,6 +51,11 @@ class Builder {
   }
   bool has(const std::string& name) const { return table_.contains(name); }
 
+  StoredVector stored_vector(const std::string& name) const {
+    const WeightRef& r = ref(name);
+    return {.bytes = r.gather_bytes(), .dtype = r.dtype(), .numel = r.numel()};
+  }
+
   std::vector<float> vector(const std::string& name) const {
     if (!has(name)) return {};
     const WeightRef& r = ref(name);
@@ -229,7 +234,7 @@ void build_vision(Builder& b, const io::ModelConfig& c, VisionWeights* v) {
   v->patch.w = b.matrix("vit.patch_embed.weight");
   v->patch.bias = b.vector("vit.patch_embed.bias");
   v->cls = b.vector("vit.cls_token");
-  v->pos = b.vector("vit.pos_embed");
+  v->pos = b.stored_vector("vit.pos_embed");
   for (int64_t i = 0; i < c.vision.num_layers; ++i) {
     const std::string p = "vit.L" + std::to_string(i) + ".";
     VitLayerWeights l;
@@ -271,6 +276,12 @@ void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
 }
 
 }  // namespace
+
+std::vector<float> StoredVector::widen() const {
+  std::vector<float> v(static_cast<size_t>(numel));
+  ops::widen_row(bytes.data(), dtype, numel, v.data());
+  return v;
+}
 
 Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightFormats asked) {
   struct Part {

@@ -3,13 +3,15 @@
 // With WeightFormat::kStored, matrices stay in the checkpoint's dtype and memory (views into the
 // mmap; fused or regrouped rows become multi-segment matrices); kF32 makes float32 copies; bf16,
 // q8_0 and q4_0 pack or quantize them into huge-page memory (ops/packed_formats.h).
-// Vectors (norm weights, biases, layer scales, embeddings of CLS/positions) are small and are
-// always widened to float32. Immutable after build; shared by all sessions.
+// Vectors (norm weights, biases, layer scales, the CLS embedding) are small and are always
+// widened to float32; the position embeddings, a matrix used once per image, stay in the
+// checkpoint's dtype (StoredVector). Immutable after build; shared by all sessions.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
 #include "ivl/engine.h"
@@ -40,6 +42,15 @@ struct Linear {
   const float* b() const { return bias.empty() ? nullptr : bias.data(); }
 };
 
+// A weight kept as the checkpoint stores it (bf16 in released checkpoints: half the memory of a
+// float32 copy), widened exactly when used.
+struct StoredVector {
+  std::vector<std::byte> bytes;
+  DType dtype = DType::kF32;
+  int64_t numel = 0;
+  std::vector<float> widen() const;
+};
+
 struct VitLayerWeights {
   std::vector<float> norm1_w, norm1_b, norm2_w, norm2_b;  // *_b empty for RMSNorm
   Linear qkv;                                             // rows q | k | v, each C
@@ -51,7 +62,7 @@ struct VitLayerWeights {
 struct VisionWeights {
   Linear patch;            // [C, 3·P·P], input flattened (channel, ky, kx)
   std::vector<float> cls;  // [C]
-  std::vector<float> pos;  // [1 + G², C]
+  StoredVector pos;        // [1 + G², C]; 2.1 MB in bf16 for InternViT-300M, widened per image
   std::vector<VitLayerWeights> layers;
   bool bf16_math = false;  // packed formats: attention in bf16 too (ops::AttentionShape::bf16)
 };

@@ -44,11 +44,12 @@ std::vector<float> patchify(const float* px, int64_t tiles, int64_t side, int64_
 
 // Position embeddings for a g×g grid: the checkpoint's, resized bicubically when g differs.
 std::vector<float> position_embeddings(const VisionWeights& w, int64_t c, int64_t g) {
+  std::vector<float> pos = w.pos.widen();
   const auto trained =
-      static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(w.pos.size() / c - 1))));
-  if (trained == g) return w.pos;
-  std::vector<float> out(w.pos.begin(), w.pos.begin() + c);  // CLS position unchanged
-  std::vector<float> grid = ops::bicubic_resize_hwc(w.pos.data() + c, trained, trained, c, g, g);
+      static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(pos.size() / c - 1))));
+  if (trained == g) return pos;
+  std::vector<float> out(pos.begin(), pos.begin() + c);  // CLS position unchanged
+  std::vector<float> grid = ops::bicubic_resize_hwc(pos.data() + c, trained, trained, c, g, g);
   out.insert(out.end(), grid.begin(), grid.end());
   return out;
 }
