@@ -58,11 +58,7 @@ class Builder {
 
   std::vector<float> vector(const std::string& name) const {
     if (!has(name)) return {};
-    const WeightRef& r = ref(name);
-    std::vector<std::byte> bytes = r.gather_bytes();
-    std::vector<float> v(static_cast<size_t>(r.numel()));
-    ops::widen_row(bytes.data(), r.dtype(), r.numel(), v.data());
-    return v;
+    return stored_vector(name).widen();
   }
 
   // Appends the rows of weight `name` (a [rows, ...] tensor flattened to [rows, in]) to m, a
@@ -158,17 +154,9 @@ class Builder {
     // set as soon as it is converted, so that peak memory is the converted weights plus one
     // block, not plus the matrix (a tied head's source is the 259 MiB embedding) or the
     // checkpoint.
-    struct Source {
-      const Builder* builder;
-      const ops::Matrix* m;
-    } source{this, &m};
-    ops::Matrix packed = ops::pack_matrix(
-        m, layout, out_->arena, pool_,
-        [](void* c, int64_t r0, int64_t r1) {
-          const auto& s = *static_cast<const Source*>(c);
-          s.builder->release_checkpoint_rows(*s.m, r0, r1);
-        },
-        &source);
+    ops::Matrix packed =
+        ops::pack_matrix(m, layout, out_->arena, pool_,
+                         [&](int64_t r0, int64_t r1) { release_checkpoint_rows(m, r0, r1); });
     out_->owned_bytes += out_->arena.bytes_used() - before;
     return packed;
   }

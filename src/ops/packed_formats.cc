@@ -167,7 +167,7 @@ void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float*
 }
 
 Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool,
-                   RowsDone rows_done, void* context) {
+                   const std::function<void(int64_t r0, int64_t r1)>& rows_done) {
   IVL_CHECK(src.layout == MatrixLayout::kRows && layout != MatrixLayout::kRows);
   IVL_CHECK(layout_fits(layout, src.in));
   Matrix m;
@@ -211,7 +211,7 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
     } else {
       run(b0, b1);
     }
-    if (rows_done != nullptr) rows_done(context, b0 * unit_rows, std::min(src.out, b1 * unit_rows));
+    if (rows_done) rows_done(b0 * unit_rows, std::min(src.out, b1 * unit_rows));
   }
   return m;
 }

@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
@@ -60,9 +61,8 @@ MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in);
 // read for the last time (the loader drops their checkpoint pages there, so that a large matrix
 // is never resident whole beside its converted copy).
 inline constexpr size_t kPackBlockBytes = size_t{16} << 20;
-using RowsDone = void (*)(void* context, int64_t r0, int64_t r1);
 Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool,
-                   RowsDone rows_done = nullptr, void* context = nullptr);
+                   const std::function<void(int64_t r0, int64_t r1)>& rows_done = {});
 
 // Quantizes `rows` consecutive rows of `in` elements of float `dtype` (F32, BF16, F16) at src
 // into the row layout (q8_0 or q4_0) at dst: exactly what pack_matrix does for each row (the

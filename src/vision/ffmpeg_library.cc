@@ -29,16 +29,18 @@ Loaded load() {
                       {"swscale", LIBSWSCALE_VERSION_MAJOR},
                       {"avcodec", LIBAVCODEC_VERSION_MAJOR},
                       {"avformat", LIBAVFORMAT_VERSION_MAJOR}};
-  constexpr const char* kInstall =
-      " (video input needs FFmpeg's shared libraries: apt-get install libavformat59 libavcodec59 "
-      "libswscale6 libavutil57)";
+  // Debian names each library's package by its soname: libavformat59 for libavformat.so.59.
+  std::string install = " (video input needs FFmpeg's shared libraries: apt-get install";
+  for (const Handle& h : handles)
+    install += " lib" + std::string(h.library) + std::to_string(h.major);
+  install += ")";
   for (Handle& h : handles) {
     const std::string name = soname(h.library, h.major);
     h.handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (h.handle == nullptr) {
       const char* why = dlerror();
       out.status =
-          Status::unsupported("cannot load " + name + ": " + (why ? why : "not found") + kInstall);
+          Status::unsupported("cannot load " + name + ": " + (why ? why : "not found") + install);
       return out;
     }
   }
@@ -48,15 +50,14 @@ Loaded load() {
     }
     return nullptr;
   };
-#define IVL_FFMPEG_RESOLVE(library, name)                                                        \
-  {                                                                                              \
-    void* symbol = dlsym(handle_of(#library), #name);                                            \
-    if (symbol == nullptr) {                                                                     \
-      out.status =                                                                               \
-          Status::unsupported("lib" #library " has no function " #name + std::string(kInstall)); \
-      return out;                                                                                \
-    }                                                                                            \
-    out.functions.name = reinterpret_cast<decltype(out.functions.name)>(symbol);                 \
+#define IVL_FFMPEG_RESOLVE(library, name)                                                   \
+  {                                                                                         \
+    void* symbol = dlsym(handle_of(#library), #name);                                       \
+    if (symbol == nullptr) {                                                                \
+      out.status = Status::unsupported("lib" #library " has no function " #name + install); \
+      return out;                                                                           \
+    }                                                                                       \
+    out.functions.name = reinterpret_cast<decltype(out.functions.name)>(symbol);            \
   }
   IVL_FFMPEG_FUNCTIONS(IVL_FFMPEG_RESOLVE)
 #undef IVL_FFMPEG_RESOLVE

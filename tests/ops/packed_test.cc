@@ -512,12 +512,8 @@ TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
     SCOPED_TRACE(static_cast<int>(layout));
     std::vector<std::pair<int64_t, int64_t>> done;
     WeightArena arena;
-    const Matrix packed = pack_matrix(
-        rows_matrix(w, out, k), layout, arena, &pool,
-        [](void* c, int64_t r0, int64_t r1) {
-          static_cast<std::vector<std::pair<int64_t, int64_t>>*>(c)->emplace_back(r0, r1);
-        },
-        &done);
+    const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, &pool,
+                                      [&](int64_t r0, int64_t r1) { done.emplace_back(r0, r1); });
     ASSERT_GE(done.size(), 3u);
     EXPECT_EQ(done.front().first, 0);
     EXPECT_EQ(done.back().second, out);
