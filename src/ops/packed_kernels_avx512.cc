@@ -158,31 +158,42 @@ IVL_AVX512 void panel_product(const uint16_t* a, int64_t lda, int64_t m, const u
 constexpr size_t kPrefetchBytes = 5120;
 constexpr int64_t kMinRowsAhead = 2;
 
-// Which GEMVs issue those prefetches. On a Zen 4 host (CPU family 0x19, the only family-0x19
-// parts with AVX-512) the hardware prefetcher alone streamed the q4_0 rows faster (same process,
-// 2 threads, weights from DRAM, 2026-12-03: 896-wide matrices 1.24–1.43×, the 4864-wide down
-// projection 1.07×) and the 5168-byte q8_0 rows of the down projection too (1.33×), while the
-// shorter q8_0 rows still needed them (0.70–0.78× without). Zen 5, where they were introduced,
-// and other CPUs keep them everywhere.
-struct PrefetchPolicy {
-  bool q4_0 = true;
-  size_t q8_0_max_row_bytes = SIZE_MAX;  // q8_0 rows longer than this are not prefetched
-};
+// QuantGemvPolicy's default four_row_max_bytes: rows at most this long (bytes) go through the
+// GEMV four at a time, sharing their activation loads and one horizontal reduction. Measured
+// against one row at a time (same process, 2 threads, weights from DRAM, Zen 5 host): q4_0 at
+// K = 896 / 1024 / 1536 / 2048 1.31–1.36×, K = 3072 1.04×, K = 4864 0.85×; q8_0 at K = 896 /
+// 1024 / 1536 1.02–1.16×, K = 2048 0.98×, K = 3072 0.84×. Longer rows keep one row at a time
+// (four long rows in flight at once per thread read slower from memory).
+static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 
-PrefetchPolicy prefetch_policy_for_this_cpu() {
+// How the quantized GEMVs read their rows on this CPU: which of them issue those prefetches, and
+// up to which row length they take rows four at a time (the constant above). On a Zen 4 host
+// (CPU family 0x19, the only family-0x19 parts with AVX-512) both are off: each thread reads its
+// rows as one plain sequential stream and leaves it to the hardware prefetcher. Same process,
+// 2 threads, weights from DRAM (kernels_bench BM_Gemv, alternating runs): on 2026-12-03 00:36 UTC
+// dropping the prefetches alone gave q4_0 1.24–1.43× at K = 896 and 1.07× at K = 4864, q8_0
+// 1.33× at K = 4864; at 06:20 UTC one row at a time gave q8_0 at K = 896 1.3–1.7× in every one
+// of 11 pairs (gate/up median 21.4 → 30.2 GB/s, the head 18.2 → 30.3), q4_0 1.03–1.15× (medians),
+// and then leaving out the prefetches too another ~1.2× for q8_0 (the four-row passes, whose four
+// interleaved rows the hardware prefetcher does not follow, had needed them: 0.70–0.78× without).
+// Decode end to end (alternating, 64-token prompt): q8_0 and q4_0 each 1.05× (median of 4 pairs;
+// the host's read moved 21–50 GB/s between them). Zen 5, where the prefetches and the four-row
+// passes were measured to win, and other CPUs keep both.
+QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return {};
   const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
   if (!amd || __get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return {};
   const unsigned base = (eax >> 8) & 0xf;
   const unsigned family = base == 0xf ? base + ((eax >> 20) & 0xff) : base;
-  if (family == 0x19) return {.q4_0 = false, .q8_0_max_row_bytes = 2048};
+  if (family == 0x19) {
+    return {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0};
+  }
   return {};
 }
 
-const PrefetchPolicy& prefetch_policy() {
-  static const PrefetchPolicy policy = prefetch_policy_for_this_cpu();
-  return policy;
+const QuantGemvPolicy& gemv_policy() {
+  return avx512_quant_gemv_policy();
 }
 
 IVL_AVX512 inline __attribute__((always_inline)) void prefetch_row(const std::byte* row,
@@ -281,7 +292,7 @@ IVL_AVX512 inline __m512i q8_superblock(const std::byte* w_at, const int8_t* x_a
 struct Q8Rows {
   static constexpr MatrixLayout kLayout = MatrixLayout::kQ8_0;
   static bool prefetch(size_t row_bytes) {
-    return row_bytes <= prefetch_policy().q8_0_max_row_bytes;
+    return row_bytes <= gemv_policy().q8_0_max_prefetch_row_bytes;
   }
   static constexpr int32_t kCodeOffset = 128;
   static constexpr int64_t kSuperBytes = 512;
@@ -294,7 +305,7 @@ struct Q8Rows {
 };
 struct Q4Rows {
   static constexpr MatrixLayout kLayout = MatrixLayout::kQ4_0;
-  static bool prefetch(size_t /*row_bytes*/) { return prefetch_policy().q4_0; }
+  static bool prefetch(size_t /*row_bytes*/) { return gemv_policy().q4_0_prefetch; }
   static constexpr int32_t kCodeOffset = 8;
   static constexpr int64_t kSuperBytes = 256;
   static int64_t scales_at(int64_t k) { return k / 2; }
@@ -311,14 +322,6 @@ IVL_AVX512 inline __m512 add_superblock(__m512 acc, __m512i biased, __m512 d,
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(offsets))),
                          _mm512_mul_ps(d, _mm512_loadu_ps(x_scales)), acc);
 }
-
-// Rows at most this long (bytes) go through the GEMV four at a time: the four share their
-// activation loads and one horizontal reduction. Measured against one row at a time (same
-// process, 2 threads, weights from DRAM, Zen 5 host): q4_0 at K = 896 / 1024 / 1536 / 2048
-// 1.31–1.36×, K = 3072 1.04×, K = 4864 0.85×; q8_0 at K = 896 / 1024 / 1536 1.02–1.16×, K = 2048
-// 0.98×, K = 3072 0.84×. Longer rows keep one row at a time (four long rows in flight at once
-// per thread read slower from memory).
-constexpr size_t kFourRowMaxBytes = 1664;
 
 // What every row of one GEMV call shares: the activations in the weights' code order, the
 // per-block offsets (kCodeOffset·Σx) and activation scales laid out per super-block (zero past
@@ -418,7 +421,7 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
           ? std::max(kMinRowsAhead, static_cast<int64_t>(kPrefetchBytes / c.row_bytes))
           : n;
   int64_t r = 0;
-  if (c.row_bytes <= kFourRowMaxBytes) {
+  if (c.row_bytes <= gemv_policy().four_row_max_bytes) {
     for (; r + 4 <= n; r += 4) {
       prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 4));
       gemv_rows<Format, 4>(c, rows + static_cast<size_t>(r) * c.row_bytes,
@@ -788,6 +791,11 @@ IVL_AVX512 void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum
 
 }  // namespace
 
+QuantGemvPolicy& avx512_quant_gemv_policy() {
+  static QuantGemvPolicy policy = quant_gemv_policy_for_this_cpu();
+  return policy;
+}
+
 const PackedKernels* avx512_kernels() {
   static const PackedKernels k{.name = "avx512",
                                .panel_product = panel_product,
@@ -808,6 +816,10 @@ const PackedKernels* avx512_kernels() {
 #else  // not x86-64 GCC/Clang
 
 namespace ivl::ops {
+QuantGemvPolicy& avx512_quant_gemv_policy() {
+  static QuantGemvPolicy policy;
+  return policy;
+}
 const PackedKernels* avx512_kernels() {
   return nullptr;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <string>
@@ -208,6 +209,59 @@ INSTANTIATE_TEST_SUITE_P(
                                          Shape{29, 33, 256}, Shape{1, 40, 896}, Shape{3, 21, 896},
                                          Shape{1, 9, 1024}),
                        ::testing::Bool()));
+
+// The AVX-512 quantized GEMV walks rows four at a time or one at a time, with or without software
+// prefetch, as the CPU's QuantGemvPolicy says. Every walk must give the same bits (the policy is
+// chosen by measurement, per CPU, and must not change results), and the right ones: each is run
+// here, whatever this CPU chose, against the dequantized double-precision product.
+TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
+  struct RestorePolicy {
+    QuantGemvPolicy saved = avx512_quant_gemv_policy();
+    ~RestorePolicy() { avx512_quant_gemv_policy() = saved; }
+  } restore;
+  const QuantGemvPolicy walks[] = {
+      {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 1664},
+      {.q4_0_prefetch = true,
+       .q8_0_max_prefetch_row_bytes = SIZE_MAX,
+       .four_row_max_bytes = SIZE_MAX},
+      {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0},
+      {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 0},
+  };
+  constexpr int64_t kOut = 45;  // not a multiple of four: a four-row walk ends with single rows
+  for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
+    for (const int64_t k : {int64_t{896}, int64_t{1024}, int64_t{4864}}) {
+      SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << ", k " << k);
+      const std::vector<float> w = random_values(static_cast<size_t>(kOut * k), 7, 0.05f);
+      const std::vector<float> x = random_values(static_cast<size_t>(k), 8);
+      const std::vector<float> bias = random_values(static_cast<size_t>(kOut), 9);
+      WeightArena arena;
+      const Matrix packed = pack_matrix(rows_matrix(w, kOut, k), layout, arena, nullptr);
+      const std::vector<double> want = expected_product(x, 1, packed, w, bias, kOut, k);
+      double scale = 0;
+      for (double v : want) scale = std::max(scale, std::fabs(v));
+      std::vector<int8_t> q(static_cast<size_t>(k));
+      std::vector<float> d(static_cast<size_t>(k / 32));
+      std::vector<int32_t> s(static_cast<size_t>(k / 32));
+      quantize_activation(x.data(), k, q.data(), d.data(), s.data());
+      for (const PackedKernels* t : kernel_tables()) {
+        SCOPED_TRACE(t->name);
+        std::vector<float> first;
+        for (const QuantGemvPolicy& walk : walks) {
+          avx512_quant_gemv_policy() = walk;
+          std::vector<float> y(static_cast<size_t>(kOut), NAN);
+          (layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv)(
+              q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, bias.data(), y.data());
+          for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
+          if (first.empty()) {
+            first = y;
+          } else {
+            for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], first[i]) << i;
+          }
+        }
+      }
+    }
+  }
+}
 
 // Each table's quantize_rows gives quantize_activation's results bit for bit: random blocks, an
 // all-zero block, and a block whose scale is exactly 1 so that x · inv lands on halves (ties
