@@ -220,7 +220,7 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
     ~RestorePolicy() { avx512_quant_gemv_policy() = saved; }
   } restore;
   const QuantGemvPolicy walks[] = {
-      {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 1664},
+      QuantGemvPolicy{},  // the default: four rows per pass up to 1664 bytes, all prefetched
       {.q4_0_prefetch = true,
        .q8_0_max_prefetch_row_bytes = SIZE_MAX,
        .four_row_max_bytes = SIZE_MAX},
