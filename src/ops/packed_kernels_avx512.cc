@@ -172,10 +172,11 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // rows as one plain sequential stream and leaves it to the hardware prefetcher. Same process,
 // 2 threads, weights from DRAM (kernels_bench BM_Gemv, alternating runs): on 2026-12-03 00:36 UTC
 // dropping the prefetches alone gave q4_0 1.24–1.43× at K = 896 and 1.07× at K = 4864, q8_0
-// 1.33× at K = 4864; at 06:20 UTC one row at a time gave q8_0 at K = 896 1.3–1.7× in every one
-// of 11 pairs (gate/up median 21.4 → 30.2 GB/s, the head 18.2 → 30.3), q4_0 1.03–1.15× (medians),
-// and then leaving out the prefetches too another ~1.2× for q8_0 (the four-row passes, whose four
-// interleaved rows the hardware prefetcher does not follow, had needed them: 0.70–0.78× without).
+// 1.33× at K = 4864; at 06:20 UTC one row at a time gave q8_0 at K = 896 a gain in each of 11
+// pairs (gate/up 1.21–2.0×, median 19.3 → 29.0 GB/s; the head 1.02–2.3×, 18.5 → 30.0), q4_0
+// 1.03–1.15× (medians), and then leaving out the prefetches too q8_0 gate/up 1.18×, the head
+// 1.28×, q/k/v 0.92× (medians of 5 pairs; the four-row passes, whose four interleaved rows the
+// hardware prefetcher does not follow, had needed them: 0.70–0.78× without).
 // Decode end to end (alternating, 64-token prompt): q8_0 and q4_0 each 1.05× (median of 4 pairs;
 // the host's read moved 21–50 GB/s between them). Zen 5, where the prefetches and the four-row
 // passes were measured to win, and other CPUs keep both.
