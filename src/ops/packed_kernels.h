@@ -66,15 +66,20 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
 // Round-to-nearest-even float32 -> bf16 of n values.
 void to_bf16(const float* x, int64_t n, uint16_t* out);
 
-// How the AVX-512 quantized GEMVs walk their rows: which formats prefetch rows in software, and
-// up to which row length (bytes) rows go four at a time. Chosen once per CPU (what was measured
-// is in packed_kernels_avx512.cc); the results are bit-identical whichever is chosen. Mutable
-// only so that tests can run every path on any CPU; nothing else may change it, and never while
-// a GEMV runs.
+// How the AVX-512 quantized GEMVs walk their rows: which formats prefetch rows in software, up
+// to which row length (bytes) rows go four at a time, and whether short rows (K ≤ 1024) keep the
+// activations in registers. Chosen once per CPU (what was measured is in
+// packed_kernels_avx512.cc); the results are bit-identical whichever is chosen. Mutable only so
+// that tests can run every path on any CPU; nothing else may change it, and never while a GEMV
+// runs.
 struct QuantGemvPolicy {
   bool q4_0_prefetch = true;
   size_t q8_0_max_prefetch_row_bytes = SIZE_MAX;  // longer q8_0 rows are not prefetched
   size_t four_row_max_bytes = 1664;
+  // K ≤ 1024 (at most two super-blocks of 512): the activations stay in registers across rows,
+  // each row is read whole before the next, and four rows share one reduction. Takes precedence
+  // over four_row_max_bytes for those rows; prefetching still follows the fields above.
+  bool short_rows_in_registers = false;
 };
 QuantGemvPolicy& avx512_quant_gemv_policy();
 

@@ -180,6 +180,13 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // Decode end to end (alternating, 64-token prompt): q8_0 and q4_0 each 1.05× (median of 4 pairs;
 // the host's read moved 21–50 GB/s between them). Zen 5, where the prefetches and the four-row
 // passes were measured to win, and other CPUs keep both.
+// Short rows with the activations in registers (gemv_short_rows) are on for Zen 4 only, where
+// they were measured (2026-12-03 09:00 UTC): with the weights in L2 (BM_GemvHot 896x512, 1
+// thread) q4_0 22–26 → 43–48 GB/s, q8_0 41–50 → 63–76 (3 pairs); from DRAM (2 threads, 5 pairs,
+// the host's plain read 25–53 GB/s) medians q4_0 head 29.9 → 32.7, q/k/v 25.3 → 30.3, gate/up
+// 27.6 → 26.9, q8_0 head 27.7 → 31.0, q/k/v 25.2 → 27.3, gate/up 29.6 → 28.9; software prefetch
+// with them lost again (4 pairs: q8_0 gate/up median 34.3 → 25.5). Decode end to end (64-token
+// prompt, 3 pairs): q4_0 1.07–1.45×, q8_0 0.98–1.14×.
 QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return {};
@@ -188,7 +195,10 @@ QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
   const unsigned base = (eax >> 8) & 0xf;
   const unsigned family = base == 0xf ? base + ((eax >> 20) & 0xff) : base;
   if (family == 0x19) {
-    return {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0};
+    return {.q4_0_prefetch = false,
+            .q8_0_max_prefetch_row_bytes = 0,
+            .four_row_max_bytes = 0,
+            .short_rows_in_registers = true};
   }
   return {};
 }
@@ -251,18 +261,33 @@ IVL_AVX512 inline __m512i load_step(const void* p, __mmask64 mask) {
   }
 }
 
-// Σ over a q4_0 super-block: per lane (block), Σ code·x (before the −8 offset).
+// The 8 activation steps of a super-block (full: plain loads; the last, partial one: masked, so
+// its lanes past the row's blocks are zero).
 template <bool kFull>
-IVL_AVX512 inline __m512i q4_superblock(const std::byte* w_at, const int8_t* x_at, int64_t step,
-                                        __mmask64 mask) {
+IVL_AVX512 inline __attribute__((always_inline)) void load_activation_steps(const int8_t* x_at,
+                                                                            int64_t step,
+                                                                            __mmask64 mask,
+                                                                            __m512i* x) {
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) x[j] = load_step<kFull>(x_at + j * step, mask);
+}
+
+// Σ over a q4_0 super-block: per lane (block), Σ code·x (before the −8 offset), with the
+// super-block's activation steps x[0..7].
+template <bool kFull>
+IVL_AVX512 inline __attribute__((always_inline)) __m512i q4_superblock(const std::byte* w_at,
+                                                                       const __m512i* x,
+                                                                       int64_t step,
+                                                                       __mmask64 mask) {
   const __m512i nibble = _mm512_set1_epi8(0x0f);
   __m512i isum0 = _mm512_setzero_si512(), isum1 = _mm512_setzero_si512();
-  for (int64_t p = 0; p < 4; ++p) {  // one load: steps 2p (low nibbles) and 2p+1 (high)
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {  // one load: steps 2p (low nibbles) and 2p+1 (high)
     const __m512i packed = load_step<kFull>(w_at + p * step, mask);
     const __m512i lo = _mm512_and_si512(packed, nibble);
     const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
-    isum0 = _mm512_dpbusd_epi32(isum0, lo, load_step<kFull>(x_at + 2 * p * step, mask));
-    isum1 = _mm512_dpbusd_epi32(isum1, hi, load_step<kFull>(x_at + (2 * p + 1) * step, mask));
+    isum0 = _mm512_dpbusd_epi32(isum0, lo, x[2 * p]);
+    isum1 = _mm512_dpbusd_epi32(isum1, hi, x[2 * p + 1]);
   }
   return _mm512_add_epi32(isum0, isum1);
 }
@@ -272,17 +297,18 @@ IVL_AVX512 inline __m512i q4_superblock(const std::byte* w_at, const int8_t* x_a
 // unsigned byte) and the activations as they are; the caller subtracts 128·Σx (xsum). One xor
 // per step, where moving w's sign onto x took three operations.
 template <bool kFull>
-IVL_AVX512 inline __m512i q8_superblock(const std::byte* w_at, const int8_t* x_at, int64_t step,
-                                        __mmask64 mask) {
+IVL_AVX512 inline __attribute__((always_inline)) __m512i q8_superblock(const std::byte* w_at,
+                                                                       const __m512i* x,
+                                                                       int64_t step,
+                                                                       __mmask64 mask) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i isum0 = _mm512_setzero_si512(), isum1 = _mm512_setzero_si512();  // two chains
-  for (int64_t j = 0; j < 8; j += 2) {
-    isum0 =
-        _mm512_dpbusd_epi32(isum0, _mm512_xor_si512(load_step<kFull>(w_at + j * step, mask), flip),
-                            load_step<kFull>(x_at + j * step, mask));
+#pragma GCC unroll 4
+  for (int j = 0; j < 8; j += 2) {
+    isum0 = _mm512_dpbusd_epi32(
+        isum0, _mm512_xor_si512(load_step<kFull>(w_at + j * step, mask), flip), x[j]);
     isum1 = _mm512_dpbusd_epi32(
-        isum1, _mm512_xor_si512(load_step<kFull>(w_at + (j + 1) * step, mask), flip),
-        load_step<kFull>(x_at + (j + 1) * step, mask));
+        isum1, _mm512_xor_si512(load_step<kFull>(w_at + (j + 1) * step, mask), flip), x[j + 1]);
   }
   return _mm512_add_epi32(isum0, isum1);
 }
@@ -299,7 +325,7 @@ struct Q8Rows {
   static constexpr int64_t kSuperBytes = 512;
   static int64_t scales_at(int64_t k) { return k; }
   template <bool kFull>
-  IVL_AVX512 static __m512i superblock(const std::byte* w, const int8_t* x, int64_t step,
+  IVL_AVX512 static __m512i superblock(const std::byte* w, const __m512i* x, int64_t step,
                                        __mmask64 mask) {
     return q8_superblock<kFull>(w, x, step, mask);
   }
@@ -311,7 +337,7 @@ struct Q4Rows {
   static constexpr int64_t kSuperBytes = 256;
   static int64_t scales_at(int64_t k) { return k / 2; }
   template <bool kFull>
-  IVL_AVX512 static __m512i superblock(const std::byte* w, const int8_t* x, int64_t step,
+  IVL_AVX512 static __m512i superblock(const std::byte* w, const __m512i* x, int64_t step,
                                        __mmask64 mask) {
     return q4_superblock<kFull>(w, x, step, mask);
   }
@@ -359,11 +385,13 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
 #pragma GCC unroll 4
   for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t s = 0; s < c.full; ++s) {
+    __m512i x[8];
+    load_activation_steps<true>(c.xi + 512 * s, 64, 0, x);
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const std::byte* w = row + i * c.row_bytes;
       const __m512i biased =
-          Format::template superblock<true>(w + Format::kSuperBytes * s, c.xi + 512 * s, 64, 0);
+          Format::template superblock<true>(w + Format::kSuperBytes * s, x, 64, 0);
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c.scales_at + 32 * s)));
       acc[i] = add_superblock(acc[i], biased, d, c.offsets + 16 * s, c.x_scales + 16 * s);
@@ -373,11 +401,13 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
     const int64_t s = c.full;
     const __mmask64 mask = step_mask(c.tail);
     const auto lanes = static_cast<__mmask16>((1u << c.tail) - 1);
+    __m512i x[8];
+    load_activation_steps<false>(c.xi + 512 * s, 4 * c.tail, mask, x);
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const std::byte* w = row + i * c.row_bytes;
-      const __m512i biased = Format::template superblock<false>(w + Format::kSuperBytes * s,
-                                                                c.xi + 512 * s, 4 * c.tail, mask);
+      const __m512i biased =
+          Format::template superblock<false>(w + Format::kSuperBytes * s, x, 4 * c.tail, mask);
       // Masked: the bytes after the row's last scale belong to the next row.
       const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, w + c.scales_at + 32 * s));
       acc[i] = add_superblock(acc[i], biased, d, c.offsets + 16 * s, c.x_scales + 16 * s);
@@ -393,6 +423,81 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
     // not depend on how the rows are split (threads, checkpoint segments).
     const float v = _mm_cvtss_f32(reduce_four(acc[0], acc[0], acc[0], acc[0]));
     y[0] = bias != nullptr ? v + bias[0] : v;
+  }
+}
+
+// Short rows (K ≤ 1024, S ≤ 2 super-blocks): the activation steps, offsets and scales of every
+// super-block held in registers (8·S + 2·S zmm) for all rows of the call, so a row costs only
+// its own loads. Each row is read whole, in order (one sequential stream), and four rows share
+// one reduction. A row thus costs only its own loads: on Zen 4, with the weights in L2, ~1.5×
+// (q8_0) and ~1.9× (q4_0) the one-row walk (measurements at quant_gemv_policy_for_this_cpu).
+template <int S>
+struct ShortRowActivations {
+  __m512i x[S][8];
+  __m512i offsets[S];
+  __m512 scales[S];
+  int64_t last_step;     // byte step of the last super-block (64 when full)
+  __mmask64 last_mask;   // its code bytes
+  __mmask16 last_lanes;  // its blocks (scales)
+};
+
+// One row's 16 per-block partial sums, in the same order of operations as gemv_rows.
+template <class Format, int S>
+IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(
+    const ShortRowActivations<S>& a, const GemvContext& c, const std::byte* w) {
+  __m512 acc = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int s = 0; s < S; ++s) {
+    const std::byte* codes = w + Format::kSuperBytes * s;
+    const std::byte* scales = w + c.scales_at + 32 * s;
+    __m512i biased;
+    __m512 d;
+    if (s < S - 1 || c.tail == 0) {
+      biased = Format::template superblock<true>(codes, a.x[s], 64, 0);
+      d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+    } else {
+      biased = Format::template superblock<false>(codes, a.x[s], a.last_step, a.last_mask);
+      // Masked: the bytes after the row's last scale belong to the next row.
+      d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(a.last_lanes, scales));
+    }
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, a.offsets[s])),
+                          _mm512_mul_ps(d, a.scales[s]), acc);
+  }
+  return acc;
+}
+
+template <class Format, int S>
+IVL_AVX512 void gemv_short_rows(const GemvContext& c, const std::byte* rows, int64_t n,
+                                int64_t ahead, const float* bias, float* y) {
+  ShortRowActivations<S> a;
+  a.last_step = c.tail > 0 ? 4 * c.tail : 64;
+  a.last_mask = c.tail > 0 ? step_mask(c.tail) : ~__mmask64{0};
+  a.last_lanes = static_cast<__mmask16>(c.tail > 0 ? (1u << c.tail) - 1 : 0xffffu);
+#pragma GCC unroll 2
+  for (int s = 0; s < S; ++s) {
+    const bool last = s == S - 1;
+    load_activation_steps<false>(c.xi + 512 * s, last ? a.last_step : 64,
+                                 last ? a.last_mask : ~__mmask64{0}, a.x[s]);
+    a.offsets[s] = _mm512_loadu_si512(c.offsets + 16 * s);
+    a.scales[s] = _mm512_loadu_ps(c.x_scales + 16 * s);
+  }
+  int64_t r = 0;
+  for (; r + 4 <= n; r += 4) {
+    prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 4));
+    const std::byte* w = rows + static_cast<size_t>(r) * c.row_bytes;
+    const __m512 a0 = short_row_sum<Format, S>(a, c, w);
+    const __m512 a1 = short_row_sum<Format, S>(a, c, w + c.row_bytes);
+    const __m512 a2 = short_row_sum<Format, S>(a, c, w + 2 * c.row_bytes);
+    const __m512 a3 = short_row_sum<Format, S>(a, c, w + 3 * c.row_bytes);
+    __m128 v = reduce_four(a0, a1, a2, a3);
+    if (bias != nullptr) v = _mm_add_ps(v, _mm_loadu_ps(bias + r));
+    _mm_storeu_ps(y + r, v);
+  }
+  for (; r < n; ++r) {
+    prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 1));
+    const __m512 acc = short_row_sum<Format, S>(a, c, rows + static_cast<size_t>(r) * c.row_bytes);
+    const float v = _mm_cvtss_f32(reduce_four(acc, acc, acc, acc));  // as in gemv_rows
+    y[r] = bias != nullptr ? v + bias[r] : v;
   }
 }
 
@@ -421,6 +526,14 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
       Format::prefetch(c.row_bytes)
           ? std::max(kMinRowsAhead, static_cast<int64_t>(kPrefetchBytes / c.row_bytes))
           : n;
+  if (gemv_policy().short_rows_in_registers && supers <= 2) {
+    if (supers == 1) {
+      gemv_short_rows<Format, 1>(c, rows, n, ahead, bias, y);
+    } else {
+      gemv_short_rows<Format, 2>(c, rows, n, ahead, bias, y);
+    }
+    return;
+  }
   int64_t r = 0;
   if (c.row_bytes <= gemv_policy().four_row_max_bytes) {
     for (; r + 4 <= n; r += 4) {

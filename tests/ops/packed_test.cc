@@ -211,7 +211,8 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Bool()));
 
 // The AVX-512 quantized GEMV walks rows four at a time or one at a time, with or without software
-// prefetch, as the CPU's QuantGemvPolicy says. Every walk must give the same bits (the policy is
+// prefetch, short rows with the activations in registers or not, as the CPU's QuantGemvPolicy
+// says. Every walk must give the same bits (the policy is
 // chosen by measurement, per CPU, and must not change results), and the right ones: each is run
 // here, whatever this CPU chose, against the dequantized double-precision product.
 TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
@@ -226,10 +227,19 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
        .four_row_max_bytes = SIZE_MAX},
       {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0},
       {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 0},
+      // Short rows (K ≤ 1024) with the activations in registers, with and without prefetch.
+      {.q4_0_prefetch = false,
+       .q8_0_max_prefetch_row_bytes = 0,
+       .four_row_max_bytes = 0,
+       .short_rows_in_registers = true},
+      {.short_rows_in_registers = true},
   };
   constexpr int64_t kOut = 45;  // not a multiple of four: a four-row walk ends with single rows
   for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
-    for (const int64_t k : {int64_t{896}, int64_t{1024}, int64_t{4864}}) {
+    // One partial super-block (96), one full (512), a full and a partial one (896), two full
+    // (1024), and long rows (4864).
+    for (const int64_t k :
+         {int64_t{96}, int64_t{512}, int64_t{896}, int64_t{1024}, int64_t{4864}}) {
       SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << ", k " << k);
       const std::vector<float> w = random_values(static_cast<size_t>(kOut * k), 7, 0.05f);
       const std::vector<float> x = random_values(static_cast<size_t>(k), 8);
