@@ -548,8 +548,10 @@ void register_all() {
     }
   }
   // In L2 (1 MB per core on Zen 4): 896 x 512 is 229 / 258 KB in q8_0 / q4_0 (the short rows of
-  // the 896-wide LLM), 4864 x 128 is 662 / 350 KB (the down projection's long rows).
-  const GemvShape hot[] = {{896, 512, "in_l2"}, {4864, 128, "in_l2"}};
+  // the 896-wide LLM), 4864 x 128 is 662 / 350 KB (the down projection's long rows), 1536 x 256
+  // and 2048 x 192 (the 1536- and 2048-wide LLMs of the 2B releases) 418 / 221 KB.
+  const GemvShape hot[] = {
+      {896, 512, "in_l2"}, {4864, 128, "in_l2"}, {1536, 256, "in_l2"}, {2048, 192, "in_l2"}};
   for (const GemvShape& g : hot) {
     for (const Format& f : kFormats) {
       threads_1_2(benchmark::RegisterBenchmark(

@@ -67,7 +67,7 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
 void to_bf16(const float* x, int64_t n, uint16_t* out);
 
 // How the AVX-512 quantized GEMVs walk their rows: which formats prefetch rows in software, up
-// to which row length (bytes) rows go four at a time, and whether short rows (K ≤ 1024) keep the
+// to which row length (bytes) rows go four at a time, and whether short rows (K ≤ 1536) keep the
 // activations in registers. Chosen once per CPU (what was measured is in
 // packed_kernels_avx512.cc); the results are bit-identical whichever is chosen. Mutable only so
 // that tests can run every path on any CPU; nothing else may change it, and never while a GEMV
@@ -76,7 +76,7 @@ struct QuantGemvPolicy {
   bool q4_0_prefetch = true;
   size_t q8_0_max_prefetch_row_bytes = SIZE_MAX;  // longer q8_0 rows are not prefetched
   size_t four_row_max_bytes = 1664;
-  // K ≤ 1024 (at most two super-blocks of 512): the activations stay in registers across rows,
+  // K ≤ 1536 (at most three super-blocks of 512): the activations stay in registers across rows,
   // each row is read whole before the next, and four rows share one reduction. Takes precedence
   // over four_row_max_bytes for those rows; prefetching still follows the fields above.
   bool short_rows_in_registers = false;

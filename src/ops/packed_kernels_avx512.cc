@@ -186,7 +186,10 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // the host's plain read 25–53 GB/s) medians q4_0 head 29.9 → 32.7, q/k/v 25.3 → 30.3, gate/up
 // 27.6 → 26.9, q8_0 head 27.7 → 31.0, q/k/v 25.2 → 27.3, gate/up 29.6 → 28.9; software prefetch
 // with them lost again (4 pairs: q8_0 gate/up median 34.3 → 25.5). Decode end to end (64-token
-// prompt, 3 pairs): q4_0 1.07–1.45×, q8_0 0.98–1.14×.
+// prompt, 3 pairs): q4_0 1.07–1.45×, q8_0 0.98–1.14×. At K = 1536 (InternVL3-2B's LLM; BM_GemvHot
+// 1536x256, 4 pairs) q4_0 34.7–38.1 → 47.9–57.7 GB/s, q8_0 63.4–67.4 → 82.1–91.0; at K = 2048
+// (2048x192, 4 pairs, four super-blocks with spilled registers against three) only q4_0
+// 35.3–39.5 → 41.0–42.3, q8_0 65.5–73.5 → 73.7–80.9.
 QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return {};
@@ -426,11 +429,13 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
   }
 }
 
-// Short rows (K ≤ 1024, S ≤ 2 super-blocks): the activation steps, offsets and scales of every
-// super-block held in registers (8·S + 2·S zmm) for all rows of the call, so a row costs only
-// its own loads. Each row is read whole, in order (one sequential stream), and four rows share
-// one reduction. A row thus costs only its own loads: on Zen 4, with the weights in L2, ~1.5×
-// (q8_0) and ~1.9× (q4_0) the one-row walk (measurements at quant_gemv_policy_for_this_cpu).
+// Short rows (K ≤ 1536, S ≤ 3 super-blocks): the activation steps, offsets and scales of every
+// super-block held in registers (10·S of the 32 zmm) for all rows of the call, so a row costs
+// only its own loads. Each row is read whole, in order (one sequential stream), and four rows
+// share one reduction. On Zen 4, with the weights in L2, ~1.5× (q8_0) and ~1.9× (q4_0) the
+// one-row walk at K = 896, 1.3× at K = 1536 (measurements at quant_gemv_policy_for_this_cpu);
+// at K = 2048 (S = 4, 40 registers: spilled) only 1.04–1.09×, so longer rows keep the other
+// walks.
 template <int S>
 struct ShortRowActivations {
   __m512i x[S][8];
@@ -526,11 +531,13 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
       Format::prefetch(c.row_bytes)
           ? std::max(kMinRowsAhead, static_cast<int64_t>(kPrefetchBytes / c.row_bytes))
           : n;
-  if (gemv_policy().short_rows_in_registers && supers <= 2) {
+  if (gemv_policy().short_rows_in_registers && supers <= 3) {
     if (supers == 1) {
       gemv_short_rows<Format, 1>(c, rows, n, ahead, bias, y);
-    } else {
+    } else if (supers == 2) {
       gemv_short_rows<Format, 2>(c, rows, n, ahead, bias, y);
+    } else {
+      gemv_short_rows<Format, 3>(c, rows, n, ahead, bias, y);
     }
     return;
   }

@@ -227,7 +227,7 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
        .four_row_max_bytes = SIZE_MAX},
       {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0},
       {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 0},
-      // Short rows (K ≤ 1024) with the activations in registers, with and without prefetch.
+      // Short rows (K ≤ 1536) with the activations in registers, with and without prefetch.
       {.q4_0_prefetch = false,
        .q8_0_max_prefetch_row_bytes = 0,
        .four_row_max_bytes = 0,
@@ -237,9 +237,8 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
   constexpr int64_t kOut = 45;  // not a multiple of four: a four-row walk ends with single rows
   for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
     // One partial super-block (96), one full (512), a full and a partial one (896), two full
-    // (1024), and long rows (4864).
-    for (const int64_t k :
-         {int64_t{96}, int64_t{512}, int64_t{896}, int64_t{1024}, int64_t{4864}}) {
+    // (1024), two full and a partial one (1440), three full (1536), long rows (4864).
+    for (const int64_t k : {96, 512, 896, 1024, 1440, 1536, 4864}) {
       SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << ", k " << k);
       const std::vector<float> w = random_values(static_cast<size_t>(kOut * k), 7, 0.05f);
       const std::vector<float> x = random_values(static_cast<size_t>(k), 8);
