@@ -166,10 +166,12 @@ constexpr int64_t kMinRowsAhead = 2;
 // (four long rows in flight at once per thread read slower from memory).
 static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 
-// How the quantized GEMVs read their rows on this CPU: which of them issue those prefetches, and
-// up to which row length they take rows four at a time (the constant above). On a Zen 4 host
-// (CPU family 0x19, the only family-0x19 parts with AVX-512) both are off: each thread reads its
-// rows as one plain sequential stream and leaves it to the hardware prefetcher. Same process,
+// How the quantized GEMVs read their rows on this CPU: which of them issue those prefetches, up
+// to which row length they take rows four at a time (the constant above), and whether short rows
+// keep the activations in registers (gemv_short_rows). On a Zen 4 host (CPU family 0x19, the
+// only family-0x19 parts with AVX-512) prefetches and four-row passes are off: each thread reads
+// its rows as one plain sequential stream and leaves it to the hardware prefetcher; rows of at
+// most three super-blocks take gemv_short_rows, which reads them in the same order. Same process,
 // 2 threads, weights from DRAM (kernels_bench BM_Gemv, alternating runs): on 2026-12-03 00:36 UTC
 // dropping the prefetches alone gave q4_0 1.24–1.43× at K = 896 and 1.07× at K = 4864, q8_0
 // 1.33× at K = 4864; at 06:20 UTC one row at a time gave q8_0 at K = 896 a gain in each of 11
@@ -181,8 +183,8 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // the host's read moved 21–50 GB/s between them). Zen 5, where the prefetches and the four-row
 // passes were measured to win, and other CPUs keep both.
 // Short rows with the activations in registers (gemv_short_rows) are on for Zen 4 only, where
-// they were measured (2026-12-03 09:00 UTC): with the weights in L2 (BM_GemvHot 896x512, 1
-// thread) q4_0 22–26 → 43–48 GB/s, q8_0 41–50 → 63–76 (3 pairs); from DRAM (2 threads, 5 pairs,
+// they were measured (session of 2026-12-03 08:43 UTC): with the weights in L2 (BM_GemvHot 896x512,
+// 1 thread) q4_0 22–26 → 43–48 GB/s, q8_0 41–50 → 63–76 (3 pairs); from DRAM (2 threads, 5 pairs,
 // the host's plain read 25–53 GB/s) medians q4_0 head 29.9 → 32.7, q/k/v 25.3 → 30.3, gate/up
 // 27.6 → 26.9, q8_0 head 27.7 → 31.0, q/k/v 25.2 → 27.3, gate/up 29.6 → 28.9; software prefetch
 // with them lost again (4 pairs: q8_0 gate/up median 34.3 → 25.5). Decode end to end (64-token
@@ -347,10 +349,18 @@ struct Q4Rows {
 };
 
 // acc + (Σ (code + offset)·x − offset·Σx) · d · dx per lane (block) of one super-block.
-IVL_AVX512 inline __m512 add_superblock(__m512 acc, __m512i biased, __m512 d,
-                                        const int32_t* offsets, const float* x_scales) {
-  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, _mm512_loadu_si512(offsets))),
-                         _mm512_mul_ps(d, _mm512_loadu_ps(x_scales)), acc);
+// Every walk goes through these, so a row's sum has the same rounding in each.
+IVL_AVX512 inline __attribute__((always_inline)) __m512 add_superblock(__m512 acc, __m512i biased,
+                                                                       __m512 d, __m512i offsets,
+                                                                       __m512 x_scales) {
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, offsets)),
+                         _mm512_mul_ps(d, x_scales), acc);
+}
+IVL_AVX512 inline __attribute__((always_inline)) __m512 add_superblock(__m512 acc, __m512i biased,
+                                                                       __m512 d,
+                                                                       const int32_t* offsets,
+                                                                       const float* x_scales) {
+  return add_superblock(acc, biased, d, _mm512_loadu_si512(offsets), _mm512_loadu_ps(x_scales));
 }
 
 // What every row of one GEMV call shares: the activations in the weights' code order, the
@@ -429,29 +439,33 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
   }
 }
 
-// Short rows (K ≤ 1536, S ≤ 3 super-blocks): the activation steps, offsets and scales of every
-// super-block held in registers (10·S of the 32 zmm) for all rows of the call, so a row costs
-// only its own loads. Each row is read whole, in order (one sequential stream), and four rows
-// share one reduction. On Zen 4, with the weights in L2, ~1.5× (q8_0) and ~1.9× (q4_0) the
-// one-row walk at K = 896, 1.3× at K = 1536 (measurements at quant_gemv_policy_for_this_cpu);
-// at K = 2048 (S = 4, 40 registers: spilled) only 1.04–1.09×, so longer rows keep the other
-// walks.
+// Short rows (K ≤ 1536, S ≤ 3 super-blocks): what every row multiplies with — the activation
+// steps, per-block offsets and activation scales of each super-block (10 zmm per super-block) —
+// is loaded once per call and kept in registers (at S = 3 a few of them spill to the stack), so
+// a row costs little more than its own loads. Each row is read whole, in order (one sequential
+// stream), and four rows share one reduction. Measured on Zen 4 with the weights in L2 (see
+// quant_gemv_policy_for_this_cpu): ~1.5× (q8_0) and ~1.9× (q4_0) the one-row walk at K = 896,
+// 1.3–1.4× at K = 1536; at K = 2048 (S = 4) only 1.04–1.09× (medians), so longer rows keep the
+// other walks.
 template <int S>
-struct ShortRowActivations {
+struct ShortRowOperands {
   __m512i x[S][8];
   __m512i offsets[S];
   __m512 scales[S];
-  int64_t last_step;     // byte step of the last super-block (64 when full)
-  __mmask64 last_mask;   // its code bytes
-  __mmask16 last_lanes;  // its blocks (scales)
+  // The last super-block's code step, code-byte mask and block (scale) mask: partial when K is
+  // not a multiple of 512, else a full one (64, all ones).
+  int64_t last_step;
+  __mmask64 last_mask;
+  __mmask16 last_lanes;
 };
 
-// One row's 16 per-block partial sums, in the same order of operations as gemv_rows.
+// One row's 16 per-block partial sums, with gemv_rows' operations in gemv_rows' order.
 template <class Format, int S>
-IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(
-    const ShortRowActivations<S>& a, const GemvContext& c, const std::byte* w) {
+IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(const ShortRowOperands<S>& a,
+                                                                      const GemvContext& c,
+                                                                      const std::byte* w) {
   __m512 acc = _mm512_setzero_ps();
-#pragma GCC unroll 2
+#pragma GCC unroll 3
   for (int s = 0; s < S; ++s) {
     const std::byte* codes = w + Format::kSuperBytes * s;
     const std::byte* scales = w + c.scales_at + 32 * s;
@@ -465,8 +479,7 @@ IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(
       // Masked: the bytes after the row's last scale belong to the next row.
       d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(a.last_lanes, scales));
     }
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(biased, a.offsets[s])),
-                          _mm512_mul_ps(d, a.scales[s]), acc);
+    acc = add_superblock(acc, biased, d, a.offsets[s], a.scales[s]);
   }
   return acc;
 }
@@ -474,11 +487,11 @@ IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(
 template <class Format, int S>
 IVL_AVX512 void gemv_short_rows(const GemvContext& c, const std::byte* rows, int64_t n,
                                 int64_t ahead, const float* bias, float* y) {
-  ShortRowActivations<S> a;
+  ShortRowOperands<S> a;
   a.last_step = c.tail > 0 ? 4 * c.tail : 64;
   a.last_mask = c.tail > 0 ? step_mask(c.tail) : ~__mmask64{0};
   a.last_lanes = static_cast<__mmask16>(c.tail > 0 ? (1u << c.tail) - 1 : 0xffffu);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
   for (int s = 0; s < S; ++s) {
     const bool last = s == S - 1;
     load_activation_steps<false>(c.xi + 512 * s, last ? a.last_step : 64,
@@ -531,15 +544,17 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
       Format::prefetch(c.row_bytes)
           ? std::max(kMinRowsAhead, static_cast<int64_t>(kPrefetchBytes / c.row_bytes))
           : n;
-  if (gemv_policy().short_rows_in_registers && supers <= 3) {
-    if (supers == 1) {
-      gemv_short_rows<Format, 1>(c, rows, n, ahead, bias, y);
-    } else if (supers == 2) {
-      gemv_short_rows<Format, 2>(c, rows, n, ahead, bias, y);
-    } else {
-      gemv_short_rows<Format, 3>(c, rows, n, ahead, bias, y);
+  if (gemv_policy().short_rows_in_registers) {
+    switch (supers) {  // ≥ 1: K is a positive multiple of 32 (pack_matrix checks)
+      case 1:
+        return gemv_short_rows<Format, 1>(c, rows, n, ahead, bias, y);
+      case 2:
+        return gemv_short_rows<Format, 2>(c, rows, n, ahead, bias, y);
+      case 3:
+        return gemv_short_rows<Format, 3>(c, rows, n, ahead, bias, y);
+      default:
+        break;  // longer rows: the walks below
     }
-    return;
   }
   int64_t r = 0;
   if (c.row_bytes <= gemv_policy().four_row_max_bytes) {

@@ -210,11 +210,13 @@ INSTANTIATE_TEST_SUITE_P(
                                          Shape{1, 9, 1024}),
                        ::testing::Bool()));
 
-// The AVX-512 quantized GEMV walks rows four at a time or one at a time, with or without software
-// prefetch, short rows with the activations in registers or not, as the CPU's QuantGemvPolicy
-// says. Every walk must give the same bits (the policy is
-// chosen by measurement, per CPU, and must not change results), and the right ones: each is run
-// here, whatever this CPU chose, against the dequantized double-precision product.
+// The AVX-512 quantized GEMV walks rows four at a time or one at a time, with or without
+// software prefetch, and short rows with the activations in registers or not, as the CPU's
+// QuantGemvPolicy says. Every walk must give the same bits (the policy is chosen by measurement,
+// per CPU, and must not change results), and the right ones: each is run here, whatever this CPU
+// chose, against the dequantized double-precision product, with and without a bias (added after
+// the row's sum, so the two differ by exactly one float addition). On a CPU without the AVX-512
+// table only the portable kernels run.
 TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
   struct RestorePolicy {
     QuantGemvPolicy saved = avx512_quant_gemv_policy();
@@ -261,6 +263,10 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
           (layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv)(
               q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, bias.data(), y.data());
           for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
+          std::vector<float> unbiased(static_cast<size_t>(kOut), NAN);
+          (layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv)(
+              q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, nullptr, unbiased.data());
+          for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(unbiased[i] + bias[i], y[i]) << i;
           if (first.empty()) {
             first = y;
           } else {
