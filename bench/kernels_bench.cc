@@ -174,12 +174,8 @@ void BM_MemoryRead(benchmark::State& state) {
       static_cast<double>(probe.bytes()) * static_cast<double>(state.iterations()) / seconds;
 }
 
-// Decode: y[1, out] = x[1, in] · Wᵀ, rotating over copies of W so the weights come from DRAM.
-void BM_Gemv(benchmark::State& state, Format f, int64_t in, int64_t out) {
-  const size_t one = weight_bytes(f, out, in);
-  const int64_t copies =
-      one >= kColdBytes / 2 ? 1 : static_cast<int64_t>((kColdBytes + one - 1) / one);
-  const WeightSet& w = weights(f, out, in, copies);
+// y[1, out] = x[1, in] · Wᵀ per iteration, rotating over w's copies; counts weight_GB/s.
+void time_gemv(benchmark::State& state, const WeightSet& w, int64_t in, int64_t out) {
   const std::vector<float> x = random_floats(in, 1);
   std::vector<float> y(static_cast<size_t>(out));
   ThreadPool& p = pool(state.range(0));
@@ -191,6 +187,15 @@ void BM_Gemv(benchmark::State& state, Format f, int64_t in, int64_t out) {
     if (++i == w.copies.size()) i = 0;
   }
   state.counters["weight_GB/s"] = rate(static_cast<double>(w.bytes) * 1e-9, state);
+}
+
+// Decode: y[1, out] = x[1, in] · Wᵀ, rotating over copies of W so the weights come from DRAM.
+void BM_Gemv(benchmark::State& state, Format f, int64_t in, int64_t out) {
+  const size_t one = weight_bytes(f, out, in);
+  const int64_t copies =
+      one >= kColdBytes / 2 ? 1 : static_cast<int64_t>((kColdBytes + one - 1) / one);
+  const WeightSet& w = weights(f, out, in, copies);
+  time_gemv(state, w, in, out);
   if (const double read = g_read_bytes_per_s[state.range(0)]; read > 0) {
     // Weight bytes per second over the plain read's: 1.0 is the memory roofline.
     state.counters["read_fraction"] = rate(static_cast<double>(w.bytes) / read, state);
@@ -201,16 +206,7 @@ void BM_Gemv(benchmark::State& state, Format f, int64_t in, int64_t out) {
 // The same product with the weights resident in L2 (one copy, reused): the kernel's own compute
 // rate, which the DRAM-fed GEMV above approaches only as memory gets faster.
 void BM_GemvHot(benchmark::State& state, Format f, int64_t in, int64_t out) {
-  const WeightSet& w = weights(f, out, in, 1);
-  const std::vector<float> x = random_floats(in, 1);
-  std::vector<float> y(static_cast<size_t>(out));
-  ThreadPool& p = pool(state.range(0));
-  for (auto _ : state) {
-    ivl::ops::linear(x.data(), 1, w.copies[0], nullptr, y.data(), &p);
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["weight_GB/s"] = rate(static_cast<double>(w.bytes) * 1e-9, state);
+  time_gemv(state, weights(f, out, in, 1), in, out);
 }
 
 // Prefill / vision: y[m, out] = x[m, in] · Wᵀ (weights stay in cache: compute-bound).

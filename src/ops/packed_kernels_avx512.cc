@@ -387,6 +387,34 @@ IVL_AVX512 inline __m128 reduce_four(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
+// A super-block's 16 fp16 block scales at `at`; the last, partial one masked to its blocks
+// (the bytes after a row's last scale belong to the next row).
+template <bool kFull>
+IVL_AVX512 inline __attribute__((always_inline)) __m512 load_block_scales(const std::byte* at,
+                                                                          __mmask16 lanes) {
+  if constexpr (kFull) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)));
+  } else {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, at));
+  }
+}
+
+// y[0..3] (+ bias[0..3]) from four rows' per-block partial sums, and y[0] from one row's: the
+// same additions in the same order, so a row's result does not depend on whether it fell in a
+// four-row group (threads, checkpoint segments and walks split rows differently).
+IVL_AVX512 inline __attribute__((always_inline)) void store_four_rows(__m512 a0, __m512 a1,
+                                                                      __m512 a2, __m512 a3,
+                                                                      const float* bias, float* y) {
+  __m128 v = reduce_four(a0, a1, a2, a3);
+  if (bias != nullptr) v = _mm_add_ps(v, _mm_loadu_ps(bias));
+  _mm_storeu_ps(y, v);
+}
+IVL_AVX512 inline __attribute__((always_inline)) void store_row(__m512 a, const float* bias,
+                                                                float* y) {
+  const float v = _mm_cvtss_f32(reduce_four(a, a, a, a));
+  y[0] = bias != nullptr ? v + bias[0] : v;
+}
+
 // y[i] for the R (1 or 4) rows starting at `row`: full super-blocks in a tight loop whose
 // steps are compile-time constants, then the rows' last, partial super-block (if any) with
 // masked loads. (One loop handling both kinds of super-block kept its step and masks live in
@@ -405,8 +433,7 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
       const std::byte* w = row + i * c.row_bytes;
       const __m512i biased =
           Format::template superblock<true>(w + Format::kSuperBytes * s, x, 64, 0);
-      const __m512 d = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c.scales_at + 32 * s)));
+      const __m512 d = load_block_scales<true>(w + c.scales_at + 32 * s, 0);
       acc[i] = add_superblock(acc[i], biased, d, c.offsets + 16 * s, c.x_scales + 16 * s);
     }
   }
@@ -421,21 +448,15 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
       const std::byte* w = row + i * c.row_bytes;
       const __m512i biased =
           Format::template superblock<false>(w + Format::kSuperBytes * s, x, 4 * c.tail, mask);
-      // Masked: the bytes after the row's last scale belong to the next row.
-      const __m512 d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, w + c.scales_at + 32 * s));
+      const __m512 d = load_block_scales<false>(w + c.scales_at + 32 * s, lanes);
       acc[i] = add_superblock(acc[i], biased, d, c.offsets + 16 * s, c.x_scales + 16 * s);
     }
   }
   if constexpr (R == 4) {
-    __m128 v = reduce_four(acc[0], acc[1], acc[2], acc[3]);
-    if (bias != nullptr) v = _mm_add_ps(v, _mm_loadu_ps(bias));
-    _mm_storeu_ps(y, v);
+    store_four_rows(acc[0], acc[1], acc[2], acc[3], bias, y);
   } else {
     static_assert(R == 1);
-    // The same additions, in the same order, as a row of a four-row pass: a row's result does
-    // not depend on how the rows are split (threads, checkpoint segments).
-    const float v = _mm_cvtss_f32(reduce_four(acc[0], acc[0], acc[0], acc[0]));
-    y[0] = bias != nullptr ? v + bias[0] : v;
+    store_row(acc[0], bias, y);
   }
 }
 
@@ -473,11 +494,10 @@ IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(const Shor
     __m512 d;
     if (s < S - 1 || c.tail == 0) {
       biased = Format::template superblock<true>(codes, a.x[s], 64, 0);
-      d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+      d = load_block_scales<true>(scales, 0);
     } else {
       biased = Format::template superblock<false>(codes, a.x[s], a.last_step, a.last_mask);
-      // Masked: the bytes after the row's last scale belong to the next row.
-      d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(a.last_lanes, scales));
+      d = load_block_scales<false>(scales, a.last_lanes);
     }
     acc = add_superblock(acc, biased, d, a.offsets[s], a.scales[s]);
   }
@@ -503,19 +523,16 @@ IVL_AVX512 void gemv_short_rows(const GemvContext& c, const std::byte* rows, int
   for (; r + 4 <= n; r += 4) {
     prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 4));
     const std::byte* w = rows + static_cast<size_t>(r) * c.row_bytes;
-    const __m512 a0 = short_row_sum<Format, S>(a, c, w);
-    const __m512 a1 = short_row_sum<Format, S>(a, c, w + c.row_bytes);
-    const __m512 a2 = short_row_sum<Format, S>(a, c, w + 2 * c.row_bytes);
-    const __m512 a3 = short_row_sum<Format, S>(a, c, w + 3 * c.row_bytes);
-    __m128 v = reduce_four(a0, a1, a2, a3);
-    if (bias != nullptr) v = _mm_add_ps(v, _mm_loadu_ps(bias + r));
-    _mm_storeu_ps(y + r, v);
+    store_four_rows(short_row_sum<Format, S>(a, c, w),
+                    short_row_sum<Format, S>(a, c, w + c.row_bytes),
+                    short_row_sum<Format, S>(a, c, w + 2 * c.row_bytes),
+                    short_row_sum<Format, S>(a, c, w + 3 * c.row_bytes),
+                    bias != nullptr ? bias + r : nullptr, y + r);
   }
   for (; r < n; ++r) {
     prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 1));
-    const __m512 acc = short_row_sum<Format, S>(a, c, rows + static_cast<size_t>(r) * c.row_bytes);
-    const float v = _mm_cvtss_f32(reduce_four(acc, acc, acc, acc));  // as in gemv_rows
-    y[r] = bias != nullptr ? v + bias[r] : v;
+    store_row(short_row_sum<Format, S>(a, c, rows + static_cast<size_t>(r) * c.row_bytes),
+              bias != nullptr ? bias + r : nullptr, y + r);
   }
 }
 

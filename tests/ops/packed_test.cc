@@ -256,16 +256,15 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
       quantize_activation(x.data(), k, q.data(), d.data(), s.data());
       for (const PackedKernels* t : kernel_tables()) {
         SCOPED_TRACE(t->name);
+        const auto gemv = layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv;
         std::vector<float> first;
         for (const QuantGemvPolicy& walk : walks) {
           avx512_quant_gemv_policy() = walk;
           std::vector<float> y(static_cast<size_t>(kOut), NAN);
-          (layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv)(
-              q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, bias.data(), y.data());
+          gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, bias.data(), y.data());
           for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
           std::vector<float> unbiased(static_cast<size_t>(kOut), NAN);
-          (layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv)(
-              q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, nullptr, unbiased.data());
+          gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, nullptr, unbiased.data());
           for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(unbiased[i] + bias[i], y[i]) << i;
           if (first.empty()) {
             first = y;
