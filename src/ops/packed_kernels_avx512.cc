@@ -523,11 +523,14 @@ IVL_AVX512 void gemv_short_rows(const GemvContext& c, const std::byte* rows, int
   for (; r + 4 <= n; r += 4) {
     prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 4));
     const std::byte* w = rows + static_cast<size_t>(r) * c.row_bytes;
-    store_four_rows(short_row_sum<Format, S>(a, c, w),
-                    short_row_sum<Format, S>(a, c, w + c.row_bytes),
-                    short_row_sum<Format, S>(a, c, w + 2 * c.row_bytes),
-                    short_row_sum<Format, S>(a, c, w + 3 * c.row_bytes),
-                    bias != nullptr ? bias + r : nullptr, y + r);
+    // Named, in order: as call arguments the four sums may be evaluated in any order (GCC goes
+    // right to left), which reads each group of rows backwards — bit-identical results, but the
+    // DRAM stream the hardware prefetcher follows is broken (q4_0 gate/up 34 → 12 GB/s).
+    const __m512 a0 = short_row_sum<Format, S>(a, c, w);
+    const __m512 a1 = short_row_sum<Format, S>(a, c, w + c.row_bytes);
+    const __m512 a2 = short_row_sum<Format, S>(a, c, w + 2 * c.row_bytes);
+    const __m512 a3 = short_row_sum<Format, S>(a, c, w + 3 * c.row_bytes);
+    store_four_rows(a0, a1, a2, a3, bias != nullptr ? bias + r : nullptr, y + r);
   }
   for (; r < n; ++r) {
     prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 1));
