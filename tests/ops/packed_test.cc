@@ -17,38 +17,10 @@
 #include "ops/linear.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
+#include "ops/packed_test_support.h"
 
 namespace ivl::ops {
 namespace {
-
-std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-Matrix rows_matrix(const std::vector<float>& w, int64_t out, int64_t in) {
-  Matrix m;
-  m.dtype = DType::kF32;
-  m.in = in;
-  m.append(reinterpret_cast<const std::byte*>(w.data()), out);
-  return m;
-}
-
-// Every kernel table this CPU can run: the portable one, and AVX-512 where available.
-std::vector<const PackedKernels*> kernel_tables() {
-  std::vector<const PackedKernels*> tables = {&portable_kernels()};
-  if (avx512_kernels() != nullptr) tables.push_back(avx512_kernels());
-  return tables;
-}
-
-// The rows of a quantized matrix made by pack_matrix (one segment in the arena).
-const std::byte* quant_rows(const Matrix& m) {
-  EXPECT_EQ(m.segments.size(), 1u);
-  return m.segments.at(0).data;
-}
 
 TEST(Half, RoundsToNearestEvenLikeIeee) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
@@ -218,24 +190,7 @@ INSTANTIATE_TEST_SUITE_P(
 // the row's sum, so the two differ by exactly one float addition). On a CPU without the AVX-512
 // table only the portable kernels run.
 TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
-  struct RestorePolicy {
-    QuantGemvPolicy saved = avx512_quant_gemv_policy();
-    ~RestorePolicy() { avx512_quant_gemv_policy() = saved; }
-  } restore;
-  const QuantGemvPolicy walks[] = {
-      QuantGemvPolicy{},  // the default: four rows per pass up to 1664 bytes, all prefetched
-      {.q4_0_prefetch = true,
-       .q8_0_max_prefetch_row_bytes = SIZE_MAX,
-       .four_row_max_bytes = SIZE_MAX},
-      {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0},
-      {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 0},
-      // Short rows (K ≤ 1536) with the activations in registers, with and without prefetch.
-      {.q4_0_prefetch = false,
-       .q8_0_max_prefetch_row_bytes = 0,
-       .four_row_max_bytes = 0,
-       .short_rows_in_registers = true},
-      {.short_rows_in_registers = true},
-  };
+  const RestoreGemvPolicy restore;
   constexpr int64_t kOut = 45;  // not a multiple of four: a four-row walk ends with single rows
   for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
     // One partial super-block (96), one full (512), a full and a partial one (896), two full
@@ -250,21 +205,20 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
       const std::vector<double> want = expected_product(x, 1, packed, w, bias, kOut, k);
       double scale = 0;
       for (double v : want) scale = std::max(scale, std::fabs(v));
-      std::vector<int8_t> q(static_cast<size_t>(k));
-      std::vector<float> d(static_cast<size_t>(k / 32));
-      std::vector<int32_t> s(static_cast<size_t>(k / 32));
-      quantize_activation(x.data(), k, q.data(), d.data(), s.data());
+      const QuantizedRow a(x);
       for (const PackedKernels* t : kernel_tables()) {
         SCOPED_TRACE(t->name);
         const auto gemv = layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv;
         std::vector<float> first;
-        for (const QuantGemvPolicy& walk : walks) {
+        for (const QuantGemvPolicy& walk : every_row_walk()) {
           avx512_quant_gemv_policy() = walk;
           std::vector<float> y(static_cast<size_t>(kOut), NAN);
-          gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, bias.data(), y.data());
+          gemv(a.q.data(), a.d.data(), a.s.data(), quant_rows(packed), k, kOut, bias.data(),
+               y.data());
           for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], want[i], 2e-5 * scale) << i;
           std::vector<float> unbiased(static_cast<size_t>(kOut), NAN);
-          gemv(q.data(), d.data(), s.data(), quant_rows(packed), k, kOut, nullptr, unbiased.data());
+          gemv(a.q.data(), a.d.data(), a.s.data(), quant_rows(packed), k, kOut, nullptr,
+               unbiased.data());
           for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(unbiased[i] + bias[i], y[i]) << i;
           if (first.empty()) {
             first = y;
