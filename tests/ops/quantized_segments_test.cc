@@ -5,24 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
 #include "ops/linear.h"
 #include "ops/packed_formats.h"
+#include "ops/packed_test_support.h"
 
 namespace ivl::ops {
 namespace {
-
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 0.05f);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
 
 class QuantizedSegments : public ::testing::TestWithParam<std::tuple<MatrixLayout, int64_t>> {};
 
@@ -34,7 +26,7 @@ TEST_P(QuantizedSegments, SameResultAsOneSegment) {
   const std::vector<int64_t> parts = {5, 40, 1, 30, 33, 70};
   int64_t out = 0;
   for (int64_t p : parts) out += p;
-  const std::vector<float> w = random_values(static_cast<size_t>(out * k), 1);
+  const std::vector<float> w = random_values(static_cast<size_t>(out * k), 1, 0.05f);
   Matrix rows;
   rows.dtype = DType::kF32;
   rows.in = k;
@@ -64,8 +56,8 @@ TEST_P(QuantizedSegments, SameResultAsOneSegment) {
     ASSERT_EQ(std::memcmp(split.row(r), whole.row(r), row_bytes), 0) << r;
   }
 
-  const std::vector<float> x = random_values(static_cast<size_t>(m * k), 2);
-  const std::vector<float> bias = random_values(static_cast<size_t>(out), 3);
+  const std::vector<float> x = random_values(static_cast<size_t>(m * k), 2, 0.05f);
+  const std::vector<float> bias = random_values(static_cast<size_t>(out), 3, 0.05f);
   ThreadPool pool(3);
   std::vector<float> unthreaded;
   for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
