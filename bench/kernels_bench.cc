@@ -333,33 +333,47 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
 // The decode attention kernel alone, portable table vs AVX-512 table: one query row of
 // Qwen2.5-0.5B (14 query heads over 2 key/value heads) against a 1024-position cache, one task
 // per key/value head, as ops::attention runs it.
-void BM_DecodeAttention(benchmark::State& state, bool simd) {
+// One decoded token's attention over `layers` layers of a `positions`-long cache (Qwen2.5-0.5B:
+// 14 query heads over 2 key/value heads), one task per key/value head as ops::attention runs it.
+// One layer of 1024 positions (1 MB of keys and values) stays in L2; 24 layers of 1600 (39 MB,
+// a one-image prompt with a long answer) come from DRAM, as in a real decode step.
+void BM_DecodeAttention(benchmark::State& state, bool simd, int64_t layers, int64_t positions) {
   const ivl::ops::PackedKernels* kern = kernel_table(state, simd);
   if (kern == nullptr) return;
-  constexpr int64_t kPositions = 1024, kHeads = 14, kKvHeads = 2, kGroup = kHeads / kKvHeads;
+  constexpr int64_t kHeads = 14, kKvHeads = 2, kGroup = kHeads / kKvHeads;
   constexpr int64_t kvw = kKvHeads * kHeadDim;
   const std::vector<float> q = random_floats(kHeads * kHeadDim, 4);
-  const std::vector<float> kt = transposed(random_floats(kPositions * kvw, 5), kPositions, kvw);
-  const std::vector<float> v = random_floats(kPositions * kvw, 6);
+  std::vector<std::vector<float>> kt, v;
+  for (int64_t l = 0; l < layers; ++l) {
+    const auto seed = static_cast<uint32_t>(5 + 2 * l);
+    kt.push_back(transposed(random_floats(positions * kvw, seed), positions, kvw));
+    v.push_back(random_floats(positions * kvw, seed + 1));
+  }
   std::vector<float> out(static_cast<size_t>(kHeads * kHeadDim));
   std::vector<std::vector<float>> scores(
-      kKvHeads, std::vector<float>(static_cast<size_t>(kGroup * kPositions)));
+      kKvHeads, std::vector<float>(static_cast<size_t>(kGroup * positions)));
   ThreadPool& p = pool(state.range(0));
-  const RowFn run = [&](int64_t h0, int64_t h1) {
-    for (int64_t h = h0; h < h1; ++h) {
-      kern->decode_attention(
-          q.data() + h * kGroup * kHeadDim, kGroup, kHeadDim, kt.data() + h * kHeadDim * kPositions,
-          kPositions, v.data() + h * kHeadDim, kvw, kPositions, 0.125f,
-          scores[static_cast<size_t>(h)].data(), out.data() + h * kGroup * kHeadDim);
-    }
-  };
   for (auto _ : state) {
-    p.parallel_for(kKvHeads, run);
+    for (int64_t l = 0; l < layers; ++l) {
+      const float* lkt = kt[static_cast<size_t>(l)].data();
+      const float* lv = v[static_cast<size_t>(l)].data();
+      p.parallel_for(kKvHeads, [&](int64_t h0, int64_t h1) {
+        for (int64_t h = h0; h < h1; ++h) {
+          kern->decode_attention(q.data() + h * kGroup * kHeadDim, kGroup, kHeadDim,
+                                 lkt + h * kHeadDim * positions, positions, lv + h * kHeadDim, kvw,
+                                 positions, 0.125f, scores[static_cast<size_t>(h)].data(),
+                                 out.data() + h * kGroup * kHeadDim);
+        }
+      });
+    }
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] =
-      rate(4e-9 * static_cast<double>(kPositions * kHeadDim * kHeads), state);
+      rate(4e-9 * static_cast<double>(layers * positions * kHeadDim * kHeads), state);
+  // Keys and values read per second (the transposed keys and the value rows, float32).
+  state.counters["GB/s"] =
+      rate(1e-9 * static_cast<double>(layers * positions * kvw * 4 * 2), state);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,9 +615,14 @@ void register_all() {
   }
 
   for (const bool simd : {false, true}) {
-    threads_1_2(benchmark::RegisterBenchmark(simd ? "BM_DecodeAttention/avx512/1x1024_h14_kv2"
-                                                  : "BM_DecodeAttention/portable/1x1024_h14_kv2",
-                                             BM_DecodeAttention, simd))
+    const std::string table = simd ? "avx512" : "portable";
+    threads_1_2(
+        benchmark::RegisterBenchmark(("BM_DecodeAttention/" + table + "/1x1024_h14_kv2").c_str(),
+                                     BM_DecodeAttention, simd, 1, 1024))
+        ->Unit(benchmark::kMicrosecond);
+    threads_1_2(
+        benchmark::RegisterBenchmark(("BM_DecodeAttention/" + table + "/24x1600_h14_kv2").c_str(),
+                                     BM_DecodeAttention, simd, 24, 1600))
         ->Unit(benchmark::kMicrosecond);
   }
 

@@ -44,8 +44,10 @@ Request greedy(std::string prompt, int max_new_tokens) {
 }  // namespace
 
 Result<BenchWorkload> BenchWorkload::make(const BenchSizes& sizes) {
-  if (sizes.tiles < 1 || sizes.prompt_tokens < 1 || sizes.gen_tokens < 2) {
-    return Status::invalid_argument("bench needs tiles >= 1, prompt tokens >= 1, gen tokens >= 2");
+  if (sizes.tiles < 1 || sizes.prompt_tokens < 1 || sizes.gen_tokens < 2 ||
+      sizes.decode_context < 0) {
+    return Status::invalid_argument(
+        "bench needs tiles >= 1, prompt tokens >= 1, gen tokens >= 2, decode context >= 0");
   }
   BenchWorkload w;
   w.sizes_ = sizes;
@@ -58,10 +60,15 @@ Result<BenchWorkload> BenchWorkload::make(const BenchSizes& sizes) {
   }
   // " the" is one token in the byte-level BPE vocabularies InternVL uses; the exact count,
   // template included, is read back from Response::prompt_ids.
-  std::string words = "the";
-  for (int i = 1; i < sizes.prompt_tokens; ++i) words += " the";
-  w.prefill_ = greedy(words, 1);
-  w.decode_ = greedy("Count from one to one thousand, one number per line.", sizes.gen_tokens);
+  auto the_words = [](int n) {
+    std::string words;
+    for (int i = 0; i < n; ++i) words += i == 0 ? "the" : " the";
+    return words;
+  };
+  w.prefill_ = greedy(the_words(sizes.prompt_tokens), 1);
+  std::string instruction = "Count from one to one thousand, one number per line.";
+  if (sizes.decode_context > 0) instruction = the_words(sizes.decode_context) + "\n" + instruction;
+  w.decode_ = greedy(instruction, sizes.gen_tokens);
   w.ttft_ = greedy(
       "Describe this picture in detail: the colours, the shapes, the textures and any text in it.",
       1);
@@ -89,6 +96,7 @@ Result<BenchSample> BenchWorkload::run(Session& session) const {
                             std::to_string(decode.timings.generated_tokens) + " tokens, not " +
                             std::to_string(sizes_.gen_tokens));
   }
+  s.decode_prompt_tokens = static_cast<int64_t>(decode.prompt_ids.size());
   s.decode_steps = decode.timings.generated_tokens - 1;
   s.decode_ms = decode.timings.decode_ms;
 

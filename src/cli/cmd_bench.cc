@@ -115,6 +115,7 @@ ordered_json report_json(const BenchOptions& o, const Engine& engine, const Resu
                   {"tiles", o.sizes.tiles},
                   {"prompt_tokens", o.sizes.prompt_tokens},
                   {"gen_tokens", o.sizes.gen_tokens},
+                  {"decode_context", o.sizes.decode_context},
                   {"repeat", o.repeat},
                   {"warmup", o.warmup}};
   j["machine"] = {
@@ -133,7 +134,8 @@ ordered_json report_json(const BenchOptions& o, const Engine& engine, const Resu
   j["prefill"] = {{"prompt_tokens", last.prefill_tokens},
                   {"ms", to_json(spread(s.prefill_ms))},
                   {"tokens_per_s", to_json(spread(s.prefill_rate))}};
-  j["decode"] = {{"generated_tokens", o.sizes.gen_tokens},
+  j["decode"] = {{"prompt_tokens", last.decode_prompt_tokens},
+                 {"generated_tokens", o.sizes.gen_tokens},
                  {"steps", last.decode_steps},
                  {"ms", to_json(spread(s.decode_ms))},
                  {"tokens_per_s", to_json(spread(s.decode_rate))},
@@ -174,7 +176,8 @@ void print_table(const ordered_json& j) {
   const std::string prefill =
       "prefill (prompt: " + j["prefill"]["prompt_tokens"].dump() + " tokens)";
   row(prefill.c_str(), j["prefill"]["tokens_per_s"], "tokens/s");
-  const std::string decode = "decode (steps: " + j["decode"]["steps"].dump() + ")";
+  const std::string decode = "decode (steps: " + j["decode"]["steps"].dump() + ", after " +
+                             j["decode"]["prompt_tokens"].dump() + " tokens)";
   row(decode.c_str(), j["decode"]["tokens_per_s"], "tokens/s");
   const std::string reads =
       "decode weight reads (" +
@@ -255,6 +258,11 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   sub->add_option("--gen-tokens", o->sizes.gen_tokens,
                   "Tokens to generate; decode speed is over the last N-1 (default 128)")
       ->check(CLI::Range(2, 1 << 20));
+  sub->add_option("--decode-context", o->sizes.decode_context,
+                  "Text tokens before the decode request's instruction, so decode runs after "
+                  "about this much context (default 0: the template and one sentence, ~30-50 "
+                  "tokens)")
+      ->check(CLI::Range(0, 1 << 20));
   sub->add_option("--repeat", o->repeat, "Timed runs (default 3)")->check(CLI::Range(1, 1000));
   sub->add_option("--warmup", o->warmup, "Untimed runs first (default 1)")
       ->check(CLI::Range(0, 1000));

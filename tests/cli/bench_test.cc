@@ -63,6 +63,10 @@ TEST(CliBench, JsonReportHoldsTheRequestedWork) {
   expect_spread(j["prefill"]["tokens_per_s"], "prefill rate");
   EXPECT_EQ(j["decode"]["generated_tokens"], 4);
   EXPECT_EQ(j["decode"]["steps"], 3);  // the first token comes from the prefill
+  // By default decode starts after the template and one short sentence.
+  EXPECT_EQ(j["options"]["decode_context"], 0);
+  EXPECT_GT(j["decode"]["prompt_tokens"].get<int64_t>(), template_tokens);
+  EXPECT_LT(j["decode"]["prompt_tokens"].get<int64_t>(), template_tokens + 20);
   expect_spread(j["decode"]["ms"], "decode ms");
   expect_spread(j["decode"]["tokens_per_s"], "decode rate");
   // One tile's 256 <IMG_CONTEXT> + <img></img> + the question inside the template.
@@ -118,13 +122,33 @@ TEST(CliBench, DecodeReadsAreReportedAgainstAPlainMemoryRead) {
               rate * static_cast<double>(per_token) / read, 1e-9);
 }
 
+// --decode-context N puts N one-token words (and a newline) before the decode instruction.
+TEST(CliBench, DecodeContextIsWhereDecodeStarts) {
+  auto decode_prompt = [](const char* context) {
+    CliResult r = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
+                           "--gen-tokens", "3", "--decode-context", context, "--repeat", "1",
+                           "--warmup", "0", "--json", "-t", "2"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["options"]["decode_context"], std::stoi(context));
+    EXPECT_EQ(j["decode"]["steps"], 2);
+    return j["decode"]["prompt_tokens"].get<int64_t>();
+  };
+  const int64_t short_prompt = decode_prompt("0"), long_prompt = decode_prompt("40");
+  EXPECT_NEAR(static_cast<double>(long_prompt - short_prompt), 41.0, 1.0);
+
+  CliResult bad = run_cli({"bench", "-m", kModel, "--decode-context", "-1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("decode-context"), std::string::npos) << bad.err;
+}
+
 TEST(CliBench, TableByDefault) {
   CliResult r = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
                          "--gen-tokens", "2", "--repeat", "2", "--warmup", "1", "-t", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* needle :
-       {"median", "ms/tile", "prefill", "decode (steps: 1)", "tokens/s", "first token", "peak RSS",
-        "1 warm-up + 2 timed", "decode weight reads", "plain memory read"}) {
+       {"median", "ms/tile", "prefill", "decode (steps: 1, after ", "tokens/s", "first token",
+        "peak RSS", "1 warm-up + 2 timed", "decode weight reads", "plain memory read"}) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << " in\n" << r.out;
   }
 }
