@@ -283,11 +283,14 @@ constexpr AttentionCase kAttention[] = {
     {"llm_decode_1x1024_h14_kv2", 1, 1024, 14, 2, true, 1023},
 };
 
-// x [rows, cols] -> [cols, rows].
-std::vector<float> transposed(const std::vector<float>& x, int64_t rows, int64_t cols) {
-  std::vector<float> t(x.size());
+// Keys [rows, cols] -> the KV cache's position-blocked copy (ops::blocked_key_index), whole
+// blocks, block stride cols · kKeyBlock.
+std::vector<float> blocked_keys(const std::vector<float>& x, int64_t rows, int64_t cols) {
+  const int64_t blocks = (rows + ivl::ops::kKeyBlock - 1) / ivl::ops::kKeyBlock;
+  std::vector<float> t(static_cast<size_t>(blocks * cols * ivl::ops::kKeyBlock));
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = x[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c)
+      t[ivl::ops::blocked_key_index(c, r, cols * ivl::ops::kKeyBlock)] = x[r * cols + c];
   return t;
 }
 
@@ -312,9 +315,9 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
   s.bf16 = bf16;
   std::vector<float> kt;
   if (ac.n_q <= 4) {  // decode: the decoder passes its cache's transposed keys
-    kt = transposed(k, ac.n_kv, kvw);
+    kt = blocked_keys(k, ac.n_kv, kvw);
     s.kt = kt.data();
-    s.kt_stride = ac.n_kv;
+    s.kt_block_stride = kvw * ivl::ops::kKeyBlock;
   }
   ThreadPool& p = pool(state.range(0));
   for (auto _ : state) {
@@ -346,7 +349,7 @@ void BM_DecodeAttention(benchmark::State& state, bool simd, int64_t layers, int6
   std::vector<std::vector<float>> kt, v;
   for (int64_t l = 0; l < layers; ++l) {
     const auto seed = static_cast<uint32_t>(5 + 2 * l);
-    kt.push_back(transposed(random_floats(positions * kvw, seed), positions, kvw));
+    kt.push_back(blocked_keys(random_floats(positions * kvw, seed), positions, kvw));
     v.push_back(random_floats(positions * kvw, seed + 1));
   }
   std::vector<float> out(static_cast<size_t>(kHeads * kHeadDim));
@@ -360,8 +363,9 @@ void BM_DecodeAttention(benchmark::State& state, bool simd, int64_t layers, int6
       p.parallel_for(kKvHeads, [&](int64_t h0, int64_t h1) {
         for (int64_t h = h0; h < h1; ++h) {
           kern->decode_attention(q.data() + h * kGroup * kHeadDim, kGroup, kHeadDim,
-                                 lkt + h * kHeadDim * positions, positions, lv + h * kHeadDim, kvw,
-                                 positions, 0.125f, scores[static_cast<size_t>(h)].data(),
+                                 lkt + h * kHeadDim * ivl::ops::kKeyBlock,
+                                 kvw * ivl::ops::kKeyBlock, lv + h * kHeadDim, kvw, positions,
+                                 0.125f, scores[static_cast<size_t>(h)].data(),
                                  out.data() + h * kGroup * kHeadDim);
         }
       });

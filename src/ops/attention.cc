@@ -61,9 +61,9 @@ void scaled_scores(const float* q, int64_t q_stride, int64_t rows, const float* 
   }
 }
 
-// Few query rows without the transposed keys: one dot product per key straight from the key
+// Few query rows without the blocked keys: one dot product per key straight from the key
 // rows — transposing K (the block path's first step) would cost as much as the whole product
-// for a single query. (The decoder passes the cache's transposed keys and takes
+// for a single query. (The decoder passes the cache's position-blocked keys and takes
 // PackedKernels::decode_attention instead.)
 IVL_SIMD_CLONES
 void few_queries(const float* q, const float* k, const float* v, float* out,
@@ -109,8 +109,9 @@ void attention(const float* q, const float* k, const float* v, float* out, const
         const int64_t i = t / s.n_kv_heads, kvh = t % s.n_kv_heads;
         const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;
         kern.decode_attention(q + i * s.q_stride + kvh * group * d, group, d,
-                              s.kt + kvh * d * s.kt_stride, s.kt_stride, v + kvh * d, s.kv_stride,
-                              n, s.scale, scores.data(), out + i * s.out_stride + kvh * group * d);
+                              s.kt + kvh * d * kKeyBlock, s.kt_block_stride, v + kvh * d,
+                              s.kv_stride, n, s.scale, scores.data(),
+                              out + i * s.out_stride + kvh * group * d);
       }
     };
     if (pool != nullptr) {

@@ -11,6 +11,16 @@
 
 namespace ivl::ops {
 
+// Decode's copy of the keys (what the KV cache keeps and decode attention reads), blocked by
+// position: blocks of kKeyBlock positions, `block_stride` floats apart (≥ columns · kKeyBlock);
+// within a block, each key column's kKeyBlock values in turn. One key/value head's share of a
+// block is then head_dim · kKeyBlock contiguous floats (4 KB for head_dim 64), read as one
+// stream, and a column's scores for the block's positions are one 16-lane vector.
+constexpr int64_t kKeyBlock = 16;
+constexpr int64_t blocked_key_index(int64_t c, int64_t j, int64_t block_stride) {
+  return (j / kKeyBlock) * block_stride + c * kKeyBlock + j % kKeyBlock;
+}
+
 struct AttentionShape {
   int64_t n_q = 0;
   int64_t n_kv = 0;
@@ -27,12 +37,13 @@ struct AttentionShape {
   // bf16 products (Q, K, V and the probabilities rounded to bf16, float32 accumulation and
   // softmax), for the packed weight formats; false: float32 throughout. head_dim must be even.
   bool bf16 = false;
-  // Optional: the same keys transposed, element (c, j) at kt[c · kt_stride + j] for the
-  // n_kv_heads·D columns c. Few-query (decode, n_q ≤ 4) attention then runs the kernel table's
-  // decode_attention: all keys of a column scored at once, each query group's keys and values
-  // read once.
+  // Optional: the same keys blocked by position, element (c, j) at
+  // kt[blocked_key_index(c, j, kt_block_stride)] for the n_kv_heads·D columns c, whole blocks
+  // allocated (reads stay inside the last block). Few-query (decode, n_q ≤ 4) attention then
+  // runs the kernel table's decode_attention: a column's keys scored 16 at once, each query
+  // group's keys and values read once.
   const float* kt = nullptr;
-  int64_t kt_stride = 0;
+  int64_t kt_block_stride = 0;
 };
 
 // Dispatches to attention_bf16 when s.bf16 is set.

@@ -48,7 +48,7 @@ IVL_AVX512 inline __mmask16 first_lanes(int64_t count) {
 
 // Defined in decode_attention_avx512.cc; see PackedKernels::decode_attention.
 void decode_attention_avx512(const float* q, int64_t groups, int64_t d, const float* kt,
-                             int64_t kt_stride, const float* v, int64_t v_stride, int64_t n,
+                             int64_t kt_block_stride, const float* v, int64_t v_stride, int64_t n,
                              float scale, float* scores, float* out);
 
 }  // namespace ivl::ops

@@ -51,11 +51,12 @@ struct PackedKernels {
   // Decode attention (float32) of one query row against n cached keys of one key/value head,
   // for the `groups` query heads that share it (GQA), head_dim d:
   //   out[g·d + c] = Σ_{j<n} p_g[j] · v[j·v_stride + c],  p_g = softmax_j(scale · s_g[j]),
-  //   s_g[j] = Σ_{c<d} q[g·d + c] · kt[c·kt_stride + j]   (the keys transposed, as the KV cache
-  // keeps them), for g < groups, c < d, n ≥ 1. `scores` is scratch for groups·n floats. The
-  // group reads the keys and values once, not once per query head.
+  //   s_g[j] = Σ_{c<d} q[g·d + c] · kt[blocked_key_index(c, j, kt_block_stride)]   (the keys
+  // blocked by position, as the KV cache keeps them; ops/attention.h), for g < groups, c < d,
+  // n ≥ 1; the whole block holding position n − 1 is readable. `scores` is scratch for groups·n
+  // floats. The group reads the keys and values once, not once per query head.
   void (*decode_attention)(const float* q, int64_t groups, int64_t d, const float* kt,
-                           int64_t kt_stride, const float* v, int64_t v_stride, int64_t n,
+                           int64_t kt_block_stride, const float* v, int64_t v_stride, int64_t n,
                            float scale, float* scores, float* out);
 };
 

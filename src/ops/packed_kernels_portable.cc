@@ -7,6 +7,7 @@
 
 #include "core/half.h"
 #include "core/simd_dispatch.h"
+#include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
@@ -97,16 +98,15 @@ void q4_0_gemm(const int8_t* xq, const float* dx, const int32_t* xsum, int64_t m
 }
 
 // One query head at a time, straight from the definition (the AVX-512 version's oracle).
-void decode_attention(const float* q, int64_t groups, int64_t d, const float* kt, int64_t kt_stride,
-                      const float* v, int64_t v_stride, int64_t n, float scale, float* scores,
-                      float* out) {
+void decode_attention(const float* q, int64_t groups, int64_t d, const float* kt,
+                      int64_t kt_block_stride, const float* v, int64_t v_stride, int64_t n,
+                      float scale, float* scores, float* out) {
   for (int64_t g = 0; g < groups; ++g) {
     const float* qg = q + g * d;
     float* s = scores + g * n;
     std::fill(s, s + n, 0.f);
     for (int64_t c = 0; c < d; ++c) {
-      const float* kc = kt + c * kt_stride;
-      for (int64_t j = 0; j < n; ++j) s[j] += qg[c] * kc[j];
+      for (int64_t j = 0; j < n; ++j) s[j] += qg[c] * kt[blocked_key_index(c, j, kt_block_stride)];
     }
     for (int64_t j = 0; j < n; ++j) s[j] *= scale;
     softmax_row(s, n);

@@ -127,14 +127,16 @@ void check_attention(bool bf16, bool causal, int64_t n_q, int64_t offset, double
                         .causal = causal,
                         .q_offset = offset,
                         .bf16 = bf16};
-  std::vector<float> kt;  // the KV cache's transposed copy, with a row stride past n_kv
+  std::vector<float> kt;  // the KV cache's position-blocked copy, blocks padded past their keys
   if (transposed_keys) {
-    const int64_t stride = n_kv + 7;
-    kt.assign(static_cast<size_t>(kv_heads * d * stride), NAN);
+    const int64_t stride = kv_heads * d * ops::kKeyBlock + 7;
+    const int64_t blocks = (n_kv + ops::kKeyBlock - 1) / ops::kKeyBlock;
+    kt.assign(static_cast<size_t>(blocks * stride), NAN);
     for (int64_t j = 0; j < n_kv; ++j)
-      for (int64_t c = 0; c < kv_heads * d; ++c) kt[c * stride + j] = k[j * kv_heads * d + c];
+      for (int64_t c = 0; c < kv_heads * d; ++c)
+        kt[ops::blocked_key_index(c, j, stride)] = k[j * kv_heads * d + c];
     s.kt = kt.data();
-    s.kt_stride = stride;
+    s.kt_block_stride = stride;
   }
   ThreadPool pool(2);
   ops::attention(q.data(), k.data(), v.data(), out.data(), s, &pool);

@@ -14,6 +14,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
+#include "ops/attention.h"
 #include "ops/linear.h"
 #include "ops/packed_formats.h"
 #include "ops/packed_kernels.h"
@@ -447,15 +448,16 @@ TEST(DecodeAttention, MatchesDoublePrecisionOnBothKernelTables) {
       SCOPED_TRACE(std::string(t->name) + " d=" + std::to_string(sh.d) +
                    " groups=" + std::to_string(sh.groups) + " n=" + std::to_string(sh.n));
       const int64_t d = sh.d, g = sh.groups, n = sh.n;
-      const int64_t kt_stride = n + 5, v_stride = d + 8;
+      const int64_t kt_stride = d * kKeyBlock + 5, v_stride = d + 8;
+      const int64_t key_blocks = (n + kKeyBlock - 1) / kKeyBlock;
       const std::vector<float> q = random_values(static_cast<size_t>(g * d), 21, 0.5f);
       const std::vector<float> k = random_values(static_cast<size_t>(n * d), 22);
-      std::vector<float> kt(static_cast<size_t>(d * kt_stride), NAN);
+      std::vector<float> kt(static_cast<size_t>(key_blocks * kt_stride), NAN);
       std::vector<float> v(static_cast<size_t>(n * v_stride), NAN);
       const std::vector<float> vals = random_values(static_cast<size_t>(n * d), 23);
       for (int64_t j = 0; j < n; ++j) {
         for (int64_t c = 0; c < d; ++c) {
-          kt[c * kt_stride + j] = k[j * d + c];
+          kt[blocked_key_index(c, j, kt_stride)] = k[j * d + c];
           v[j * v_stride + c] = vals[j * d + c];
         }
       }

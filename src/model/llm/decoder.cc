@@ -82,7 +82,8 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
     const float* k = qkv + r * width + qd;
     std::copy(k, k + kvd, cache.k(layer, pos0 + r));
     std::copy(k + kvd, k + 2 * kvd, cache.v(layer, pos0 + r));
-    for (int64_t c = 0; c < kvd; ++c) kt[c * cache.capacity() + pos0 + r] = k[c];
+    for (int64_t c = 0; c < kvd; ++c)
+      kt[ops::blocked_key_index(c, pos0 + r, cache.kt_block_stride())] = k[c];
   }
   float* ctx = sized(sc.ctx, n * qd);
   ops::AttentionShape a;
@@ -98,7 +99,7 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   a.causal = true;
   a.q_offset = pos0;
   a.kt = kt;
-  a.kt_stride = cache.capacity();
+  a.kt_block_stride = cache.kt_block_stride();
   // bf16 attention pays for packing K and V per call: worth it for prompt blocks, not per token.
   a.bf16 = weights_->bf16_math && n >= 16;
   ops::attention(qkv, cache.k(layer, 0), cache.v(layer, 0), ctx, a, pool);
