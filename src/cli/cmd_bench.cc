@@ -260,8 +260,8 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(2, 1 << 20));
   sub->add_option("--decode-context", o->sizes.decode_context,
                   "Text tokens before the decode request's instruction, so decode runs after "
-                  "about this much context (default 0: the template and one sentence, ~30-50 "
-                  "tokens)")
+                  "about this much more context (default 0: the template and one sentence, 57 "
+                  "tokens for InternVL3; the report states the count)")
       ->check(CLI::Range(0, 1 << 20));
   sub->add_option("--repeat", o->repeat, "Timed runs (default 3)")->check(CLI::Range(1, 1000));
   sub->add_option("--warmup", o->warmup, "Untimed runs first (default 1)")

@@ -3,7 +3,7 @@
 // once per query head (7 times for Qwen2.5-0.5B's 14 / 2 heads). Scores run along positions
 // from the position-blocked keys (ops/attention.h): each key/value head's share of a block of 16
 // positions is one contiguous run, so the keys are read as one forward stream (the transposed
-// [column][position] layout before made that 64 strided streams: 1.35× slower from DRAM). The
+// [column][position] layout before made that 64 strided streams: 1.15–1.4× slower from DRAM). The
 // weighted sum keeps a block of output columns of every query in registers while it streams the
 // value rows.
 #include "ops/packed_kernels.h"
