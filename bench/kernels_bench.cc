@@ -286,8 +286,8 @@ constexpr AttentionCase kAttention[] = {
 // Keys [rows, cols] -> the KV cache's position-blocked copy (ops::blocked_key_index), whole
 // blocks, block stride cols · kKeyBlock.
 std::vector<float> blocked_keys(const std::vector<float>& x, int64_t rows, int64_t cols) {
-  const int64_t blocks = (rows + ivl::ops::kKeyBlock - 1) / ivl::ops::kKeyBlock;
-  std::vector<float> t(static_cast<size_t>(blocks * cols * ivl::ops::kKeyBlock));
+  std::vector<float> t(
+      static_cast<size_t>(ivl::ops::key_blocks(rows) * cols * ivl::ops::kKeyBlock));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
       t[ivl::ops::blocked_key_index(c, r, cols * ivl::ops::kKeyBlock)] = x[r * cols + c];
@@ -314,7 +314,7 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
   s.q_offset = ac.q_offset;
   s.bf16 = bf16;
   std::vector<float> kt;
-  if (ac.n_q <= 4) {  // decode: the decoder passes its cache's transposed keys
+  if (ac.n_q <= 4) {  // decode: the decoder passes its cache's position-blocked keys
     kt = blocked_keys(k, ac.n_kv, kvw);
     s.kt = kt.data();
     s.kt_block_stride = kvw * ivl::ops::kKeyBlock;
@@ -333,11 +333,9 @@ void BM_Attention(benchmark::State& state, AttentionCase ac, bool bf16) {
   state.counters["GFLOP/s"] = rate(4e-9 * pairs * static_cast<double>(kHeadDim * ac.heads), state);
 }
 
-// The decode attention kernel alone, portable table vs AVX-512 table: one query row of
-// Qwen2.5-0.5B (14 query heads over 2 key/value heads) against a 1024-position cache, one task
-// per key/value head, as ops::attention runs it.
-// One decoded token's attention over `layers` layers of a `positions`-long cache (Qwen2.5-0.5B:
-// 14 query heads over 2 key/value heads), one task per key/value head as ops::attention runs it.
+// The decode attention kernel alone, portable table vs AVX-512 table: one decoded token's
+// attention over `layers` layers of a `positions`-long cache (Qwen2.5-0.5B: 14 query heads over
+// 2 key/value heads), one task per key/value head as ops::attention runs it.
 // One layer of 1024 positions (1 MB of keys and values) stays in L2; 24 layers of 1600 (39 MB,
 // a one-image prompt with a long answer) come from DRAM, as in a real decode step.
 void BM_DecodeAttention(benchmark::State& state, bool simd, int64_t layers, int64_t positions) {
@@ -375,7 +373,7 @@ void BM_DecodeAttention(benchmark::State& state, bool simd, int64_t layers, int6
   }
   state.counters["GFLOP/s"] =
       rate(4e-9 * static_cast<double>(layers * positions * kHeadDim * kHeads), state);
-  // Keys and values read per second (the transposed keys and the value rows, float32).
+  // Keys and values read per second (the blocked keys and the value rows, float32).
   state.counters["GB/s"] =
       rate(1e-9 * static_cast<double>(layers * positions * kvw * 4 * 2), state);
 }

@@ -20,6 +20,10 @@ constexpr int64_t kKeyBlock = 16;
 constexpr int64_t blocked_key_index(int64_t c, int64_t j, int64_t block_stride) {
   return (j / kKeyBlock) * block_stride + c * kKeyBlock + j % kKeyBlock;
 }
+// The whole blocks that hold `positions` positions.
+constexpr int64_t key_blocks(int64_t positions) {
+  return (positions + kKeyBlock - 1) / kKeyBlock;
+}
 
 struct AttentionShape {
   int64_t n_q = 0;

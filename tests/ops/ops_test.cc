@@ -107,7 +107,7 @@ TEST(Softmax, Bf16NumeratorsAndFloatSum) {
 
 // Naive attention in double; `offset` keys precede the queries (a KV cache), causal or not.
 void check_attention(bool bf16, bool causal, int64_t n_q, int64_t offset, double tol,
-                     bool transposed_keys = false) {
+                     bool blocked_keys = false) {
   const int64_t n_kv = n_q + offset, heads = 4, kv_heads = 2, d = 24;
   std::mt19937 rng(1);
   std::normal_distribution<float> dist;
@@ -128,10 +128,9 @@ void check_attention(bool bf16, bool causal, int64_t n_q, int64_t offset, double
                         .q_offset = offset,
                         .bf16 = bf16};
   std::vector<float> kt;  // the KV cache's position-blocked copy, blocks padded past their keys
-  if (transposed_keys) {
+  if (blocked_keys) {
     const int64_t stride = kv_heads * d * ops::kKeyBlock + 7;
-    const int64_t blocks = (n_kv + ops::kKeyBlock - 1) / ops::kKeyBlock;
-    kt.assign(static_cast<size_t>(blocks * stride), NAN);
+    kt.assign(static_cast<size_t>(ops::key_blocks(n_kv) * stride), NAN);
     for (int64_t j = 0; j < n_kv; ++j)
       for (int64_t c = 0; c < kv_heads * d; ++c)
         kt[ops::blocked_key_index(c, j, stride)] = k[j * kv_heads * d + c];
@@ -173,10 +172,10 @@ TEST(Attention, FewQueriesAfterACacheMatchANaiveEvaluation) {
   check_attention(/*bf16=*/false, /*causal=*/true, 1, 70, 1e-5);
   check_attention(/*bf16=*/false, /*causal=*/true, 3, 45, 1e-5);
   check_attention(/*bf16=*/false, /*causal=*/false, 4, 20, 1e-5);
-  // With the cache's transposed keys (what the decoder passes).
-  check_attention(/*bf16=*/false, /*causal=*/true, 1, 70, 1e-5, /*transposed_keys=*/true);
-  check_attention(/*bf16=*/false, /*causal=*/true, 3, 45, 1e-5, /*transposed_keys=*/true);
-  check_attention(/*bf16=*/false, /*causal=*/false, 4, 20, 1e-5, /*transposed_keys=*/true);
+  // With the cache's position-blocked keys (what the decoder passes).
+  check_attention(/*bf16=*/false, /*causal=*/true, 1, 70, 1e-5, /*blocked_keys=*/true);
+  check_attention(/*bf16=*/false, /*causal=*/true, 3, 45, 1e-5, /*blocked_keys=*/true);
+  check_attention(/*bf16=*/false, /*causal=*/false, 4, 20, 1e-5, /*blocked_keys=*/true);
 }
 
 // The bf16 path (packed formats): Q, K, V and the probabilities are rounded to bf16 (relative

@@ -449,10 +449,9 @@ TEST(DecodeAttention, MatchesDoublePrecisionOnBothKernelTables) {
                    " groups=" + std::to_string(sh.groups) + " n=" + std::to_string(sh.n));
       const int64_t d = sh.d, g = sh.groups, n = sh.n;
       const int64_t kt_stride = d * kKeyBlock + 5, v_stride = d + 8;
-      const int64_t key_blocks = (n + kKeyBlock - 1) / kKeyBlock;
       const std::vector<float> q = random_values(static_cast<size_t>(g * d), 21, 0.5f);
       const std::vector<float> k = random_values(static_cast<size_t>(n * d), 22);
-      std::vector<float> kt(static_cast<size_t>(key_blocks * kt_stride), NAN);
+      std::vector<float> kt(static_cast<size_t>(key_blocks(n) * kt_stride), NAN);
       std::vector<float> v(static_cast<size_t>(n * v_stride), NAN);
       const std::vector<float> vals = random_values(static_cast<size_t>(n * d), 23);
       for (int64_t j = 0; j < n; ++j) {

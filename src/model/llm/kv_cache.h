@@ -22,13 +22,15 @@ class KvCache {
         kv_dim_(kv_dim),
         k_(static_cast<size_t>(layers * capacity * kv_dim)),
         v_(static_cast<size_t>(layers * capacity * kv_dim)),
-        kt_(static_cast<size_t>(layers * key_blocks() * kt_block_stride())) {}
+        kt_(static_cast<size_t>(layers * ops::key_blocks(capacity) * kt_block_stride())) {}
 
   float* k(int64_t layer, int64_t pos) { return k_.data() + (layer * capacity_ + pos) * kv_dim_; }
   float* v(int64_t layer, int64_t pos) { return v_.data() + (layer * capacity_ + pos) * kv_dim_; }
   // The position-blocked keys of a layer: element (c, pos) at
   // kt(layer)[ops::blocked_key_index(c, pos, kt_block_stride())]; the last block is whole.
-  float* kt(int64_t layer) { return kt_.data() + layer * key_blocks() * kt_block_stride(); }
+  float* kt(int64_t layer) {
+    return kt_.data() + layer * ops::key_blocks(capacity_) * kt_block_stride();
+  }
   int64_t kt_block_stride() const { return kv_dim_ * ops::kKeyBlock; }
   int64_t size() const { return size_; }  // positions filled
   int64_t capacity() const { return capacity_; }
@@ -38,8 +40,6 @@ class KvCache {
   size_t bytes() const { return (k_.size() + v_.size() + kt_.size()) * sizeof(float); }
 
  private:
-  int64_t key_blocks() const { return (capacity_ + ops::kKeyBlock - 1) / ops::kKeyBlock; }
-
   int64_t layers_ = 0, capacity_ = 0, kv_dim_ = 0, size_ = 0;
   std::vector<float> k_, v_, kt_;
 };
