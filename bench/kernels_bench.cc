@@ -86,6 +86,7 @@ constexpr Format kFormats[] = {
     {"f32", MatrixLayout::kRows, DType::kF32},
     {"bf16", MatrixLayout::kRows, DType::kBF16},
     {"bf16_panels", MatrixLayout::kBF16Panels, DType::kF32},
+    {"bf16_compact", MatrixLayout::kBF16Compact, DType::kF32},
     {"q8_0", MatrixLayout::kQ8_0, DType::kF32},
     {"q4_0", MatrixLayout::kQ4_0, DType::kF32},
 };
@@ -139,6 +140,7 @@ const WeightSet& weights(const Format& f, int64_t out, int64_t in, int64_t copie
   for (int64_t c = 0; c < copies; ++c) {
     if (f.layout != MatrixLayout::kRows) {
       set.copies.push_back(ivl::ops::pack_matrix(src, f.layout, *set.arena, &pool(2)));
+      set.bytes = set.copies.back().bytes();  // kBF16Compact: with its exception list
       continue;
     }
     std::byte* dst = set.arena->allocate(set.bytes);
@@ -559,15 +561,18 @@ void register_all() {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  // The quantized formats only: their sets fit in L2 (1 MB per core on Zen 4). 896 x 512 is
-  // 487 / 258 KB in q8_0 / q4_0 (the short rows of an 896-wide LLM), 4864 x 128 is 661 / 350 KB
-  // (the down projection's long rows), 1536 x 256 and 2048 x 192 (1536- and 2048-wide LLMs)
-  // 418 / 221 KB.
+  // The quantized formats, and the bf16 panels at 896 x 512: their sets fit in L2 (1 MB per core
+  // on Zen 4). 896 x 512 is 487 / 258 KB in q8_0 / q4_0 (the short rows of an 896-wide LLM) and
+  // 917 / 688 KB as plain / compact bf16 panels, 4864 x 128 is 661 / 350 KB (the down
+  // projection's long rows), 1536 x 256 and 2048 x 192 (1536- and 2048-wide LLMs) 418 / 221 KB.
   const GemvShape hot[] = {
       {896, 512, "in_l2"}, {4864, 128, "in_l2"}, {1536, 256, "in_l2"}, {2048, 192, "in_l2"}};
   for (const GemvShape& g : hot) {
     for (const Format& f : kFormats) {
-      if (f.layout != MatrixLayout::kQ8_0 && f.layout != MatrixLayout::kQ4_0) continue;
+      const bool bf16_panels = ivl::ops::is_bf16_panels(f.layout) && g.in == 896;
+      if (f.layout != MatrixLayout::kQ8_0 && f.layout != MatrixLayout::kQ4_0 && !bf16_panels) {
+        continue;
+      }
       threads_1_2(benchmark::RegisterBenchmark(
                       product_name("BM_GemvHot", f.name, g.in, g.out, g.what).c_str(), BM_GemvHot,
                       f, g.in, g.out))

@@ -9,6 +9,10 @@ bool is_quantized_rows(MatrixLayout layout) {
   return layout == MatrixLayout::kQ8_0 || layout == MatrixLayout::kQ4_0;
 }
 
+bool is_bf16_panels(MatrixLayout layout) {
+  return layout == MatrixLayout::kBF16Panels || layout == MatrixLayout::kBF16Compact;
+}
+
 size_t Matrix::row_bytes() const {
   if (layout == MatrixLayout::kRows) return static_cast<size_t>(in) * dtype_size(dtype);
   IVL_CHECK_MSG(is_quantized_rows(layout), "row_bytes: a panel layout has no rows");
@@ -17,6 +21,9 @@ size_t Matrix::row_bytes() const {
 
 size_t Matrix::bytes() const {
   if (layout == MatrixLayout::kBF16Panels) return packed_bytes(layout, out, in);
+  if (layout == MatrixLayout::kBF16Compact) {
+    return packed_bytes(layout, out, in) + compact_exception_bytes(*this);
+  }
   return row_bytes() * static_cast<size_t>(out);
 }
 

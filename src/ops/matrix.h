@@ -19,14 +19,17 @@ struct MatrixSegment {
 
 // How the bytes of a matrix are laid out (ops/packed_formats.h spells out each packed layout).
 enum class MatrixLayout {
-  kRows,        // row segments of `dtype` (F32, BF16 or F16), exact float32 kernels
-  kBF16Panels,  // bf16, packed in panels of 32 output rows for the AVX-512 BF16 kernels
-  kQ8_0,        // int8 + one fp16 scale per 32 weights, row by row (row segments)
-  kQ4_0,        // 4-bit + one fp16 scale per 32 weights, row by row (row segments)
+  kRows,         // row segments of `dtype` (F32, BF16 or F16), exact float32 kernels
+  kBF16Panels,   // bf16, packed in panels of 32 output rows for the AVX-512 BF16 kernels
+  kBF16Compact,  // the same bf16 values in panels of 32 rows, losslessly in 12 bits per weight
+  kQ8_0,         // int8 + one fp16 scale per 32 weights, row by row (row segments)
+  kQ4_0,         // 4-bit + one fp16 scale per 32 weights, row by row (row segments)
 };
 
 // True for the row-wise quantized layouts (kQ8_0, kQ4_0).
 bool is_quantized_rows(MatrixLayout layout);
+// True for the bf16 panel layouts (kBF16Panels, kBF16Compact).
+bool is_bf16_panels(MatrixLayout layout);
 
 struct Matrix {
   DType dtype = DType::kF32;  // kRows: F32, BF16 or F16; quantized rows: U8
@@ -37,10 +40,13 @@ struct Matrix {
   // place in the mapping; one quantized at load is a single segment in the weight arena.
   std::vector<MatrixSegment> segments;
   MatrixLayout layout = MatrixLayout::kRows;
-  const std::byte* packed = nullptr;  // kBF16Panels: the whole matrix (owned elsewhere)
+  const std::byte* packed = nullptr;  // kBF16Panels, kBF16Compact: the panels (owned elsewhere)
+  // kBF16Compact: the weights its exponent codes cannot express (ops::compact_exceptions reads
+  // them; owned elsewhere).
+  const std::byte* exceptions = nullptr;
 
   // Bytes of one row: in × dtype size (kRows), quant_row_bytes (quantized rows). Not for
-  // kBF16Panels.
+  // the panel layouts.
   size_t row_bytes() const;
   // Bytes of the whole matrix in its layout (what one product streams through).
   size_t bytes() const;

@@ -1,6 +1,7 @@
 #include "ops/packed_formats.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -77,7 +78,117 @@ void pack_panel(const float* rows, int64_t n_rows, int64_t k, uint16_t* panel) {
   }
 }
 
+// Where a weight of a kBF16Compact panel lives: column pair p, half h (rows 16·h .. 16·h + 15),
+// word j of the kBF16Panels register (row (n % 16)·2 + k % 2).
+size_t compact_sign_mantissa_offset(int64_t p, int64_t h, int64_t j) {
+  return kCompactTableBytes + kCompactGroupBytes * static_cast<size_t>(p / 2) +
+         static_cast<size_t>(64 * (p % 2) + 32 * h + j);
+}
+size_t compact_code_offset(int64_t p, int64_t j) {
+  return kCompactTableBytes + kCompactGroupBytes * static_cast<size_t>(p / 2) + 128 +
+         static_cast<size_t>(32 * (p % 2) + j);
+}
+
+// The window base: codes 1..15 stand for exponent fields base + 1 .. base + 15. Chosen to hold
+// the most nonzero exponent fields of the panel (the highest base on a tie).
+int compact_window_base(const uint16_t* panel, int64_t n) {
+  std::array<int64_t, 257> below{};  // below[e] = number of weights with exponent field < e
+  for (int64_t i = 0; i < n; ++i) ++below[((panel[i] >> 7) & 0xff) + 1];
+  for (size_t e = 1; e < below.size(); ++e) below[e] += below[e - 1];
+  int best_base = 0;
+  int64_t best = -1;
+  for (int base = 0; base + 15 <= 255; ++base) {
+    const int64_t held = below[base + 16] - below[base + 1];
+    if (held >= best) {
+      best = held;
+      best_base = base;
+    }
+  }
+  return best_base;
+}
+
+size_t compact_exception_entries_offset(int64_t panels) {
+  return (4 * static_cast<size_t>(panels + 1) + 7) / 8 * 8;
+}
+
 }  // namespace
+
+void compress_panel(const uint16_t* panel, int64_t k, std::byte* dst,
+                    std::vector<BF16Exception>* exceptions) {
+  const int64_t kp = k / 2;
+  const int base = compact_window_base(panel, kPanelRows * k);
+  uint16_t table[32] = {};
+  for (int c = 1; c < 16; ++c) table[c] = static_cast<uint16_t>((base + c) << 7);
+  std::memcpy(dst, table, sizeof table);
+  auto* bytes = reinterpret_cast<uint8_t*>(dst);
+  std::fill(bytes + kCompactTableBytes, bytes + compact_panel_bytes(k), uint8_t{0});
+  for (int64_t p = 0; p < kp; ++p) {
+    for (int64_t h = 0; h < 2; ++h) {
+      for (int64_t j = 0; j < 32; ++j) {
+        const uint16_t w = panel[p * 64 + h * 32 + j];
+        const int e = (w >> 7) & 0xff;
+        auto sign_mantissa = static_cast<uint8_t>(((w >> 8) & 0x80) | (w & 0x7f));
+        int code = 0;
+        if (e > base && e <= base + 15) {
+          code = e - base;
+        } else if (e != 0) {  // outside the window: +0 here, the value in the list
+          sign_mantissa = 0;
+          exceptions->push_back({.col = static_cast<uint32_t>(2 * p + j % 2),
+                                 .row = static_cast<uint16_t>(16 * h + j / 2),
+                                 .bits = w});
+        }
+        bytes[compact_sign_mantissa_offset(p, h, j)] = sign_mantissa;
+        bytes[compact_code_offset(p, j)] |= static_cast<uint8_t>(code << (4 * h));
+      }
+    }
+  }
+}
+
+void expand_compact_panel(const std::byte* src, int64_t k, uint16_t* panel) {
+  uint16_t table[32];
+  std::memcpy(table, src, sizeof table);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(src);
+  for (int64_t p = 0; p < k / 2; ++p) {
+    for (int64_t h = 0; h < 2; ++h) {
+      for (int64_t j = 0; j < 32; ++j) {
+        const uint8_t sm = bytes[compact_sign_mantissa_offset(p, h, j)];
+        const int code = (bytes[compact_code_offset(p, j)] >> (4 * h)) & 0xf;
+        panel[p * 64 + h * 32 + j] =
+            static_cast<uint16_t>(((sm & 0x80) << 8) | (sm & 0x7f) | table[code]);
+      }
+    }
+  }
+}
+
+void patch_exceptions(CompactExceptionList exceptions, uint16_t* panel) {
+  for (const BF16Exception* e = exceptions.begin; e != exceptions.end; ++e) {
+    panel[(e->col / 2) * 64 + e->row * 2 + e->col % 2] = e->bits;
+  }
+}
+
+void add_exception_products(CompactExceptionList exceptions, const uint16_t* a, int64_t lda,
+                            int64_t m, float* c, int64_t ldc) {
+  for (const BF16Exception* e = exceptions.begin; e != exceptions.end; ++e) {
+    const float w = bf16_to_f32(e->bits);
+    for (int64_t i = 0; i < m; ++i) c[i * ldc + e->row] += bf16_to_f32(a[i * lda + e->col]) * w;
+  }
+}
+
+size_t compact_exception_bytes(const Matrix& m) {
+  IVL_CHECK(m.layout == MatrixLayout::kBF16Compact && m.exceptions != nullptr);
+  const int64_t panels = (m.out + kPanelRows - 1) / kPanelRows;
+  uint32_t total;
+  std::memcpy(&total, m.exceptions + 4 * panels, 4);
+  return compact_exception_entries_offset(panels) + sizeof(BF16Exception) * total;
+}
+
+CompactExceptionList compact_exceptions(const Matrix& m, int64_t panel) {
+  const int64_t panels = (m.out + kPanelRows - 1) / kPanelRows;
+  const auto* start = reinterpret_cast<const uint32_t*>(m.exceptions);
+  const auto* entries = reinterpret_cast<const BF16Exception*>(
+      m.exceptions + compact_exception_entries_offset(panels));
+  return {entries + start[panel], entries + start[panel + 1]};
+}
 
 size_t quant_row_bytes(MatrixLayout layout, int64_t in) {
   const auto scales = static_cast<size_t>(in / kQuantBlock) * 2;
@@ -93,9 +204,10 @@ size_t quant_row_bytes(MatrixLayout layout, int64_t in) {
 }
 
 size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in) {
-  if (layout == MatrixLayout::kBF16Panels) {
-    const int64_t panels = (out + kPanelRows - 1) / kPanelRows;
-    return static_cast<size_t>(panels * kPanelRows * in) * 2;
+  const int64_t panels = (out + kPanelRows - 1) / kPanelRows;
+  if (layout == MatrixLayout::kBF16Panels) return static_cast<size_t>(panels * kPanelRows * in) * 2;
+  if (layout == MatrixLayout::kBF16Compact) {
+    return static_cast<size_t>(panels) * compact_panel_bytes(in);
   }
   return quant_row_bytes(layout, in) * static_cast<size_t>(out);
 }
@@ -105,6 +217,7 @@ bool layout_fits(MatrixLayout layout, int64_t in) {
     case MatrixLayout::kRows:
       return true;
     case MatrixLayout::kBF16Panels:
+    case MatrixLayout::kBF16Compact:
       return in > 0 && in % 2 == 0;
     case MatrixLayout::kQ8_0:
       return in > 0 && in % kQuantBlock == 0;
@@ -182,17 +295,27 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
     m.packed = dst;
   }
   const int64_t k = src.in;
-  const int64_t units =
-      layout == MatrixLayout::kBF16Panels ? (src.out + kPanelRows - 1) / kPanelRows : src.out;
+  const bool panels = is_bf16_panels(layout);
+  const int64_t units = panels ? (src.out + kPanelRows - 1) / kPanelRows : src.out;
+  // kBF16Compact: each panel's exceptions, gathered into one list once all are packed.
+  std::vector<std::vector<BF16Exception>> exceptions(
+      layout == MatrixLayout::kBF16Compact ? static_cast<size_t>(units) : 0);
   auto run = [&](int64_t u0, int64_t u1) {
     std::vector<float> rows(static_cast<size_t>(kPanelRows * k));
+    std::vector<uint16_t> panel(layout == MatrixLayout::kBF16Compact ? kPanelRows * k : 0);
     for (int64_t u = u0; u < u1; ++u) {
-      if (layout == MatrixLayout::kBF16Panels) {
+      if (panels) {
         const int64_t r0 = u * kPanelRows, n = std::min(kPanelRows, src.out - r0);
         for (int64_t r = 0; r < n; ++r) {
           widen_row(src.row(r0 + r), src.dtype, k, rows.data() + r * k);
         }
-        pack_panel(rows.data(), n, k, reinterpret_cast<uint16_t*>(dst) + u * kPanelRows * k);
+        if (layout == MatrixLayout::kBF16Panels) {
+          pack_panel(rows.data(), n, k, reinterpret_cast<uint16_t*>(dst) + u * kPanelRows * k);
+        } else {
+          pack_panel(rows.data(), n, k, panel.data());
+          compress_panel(panel.data(), k, dst + static_cast<size_t>(u) * compact_panel_bytes(k),
+                         &exceptions[static_cast<size_t>(u)]);
+        }
       } else {
         quantize_rows(src.row(u), src.dtype, 1, k, layout,
                       dst + static_cast<size_t>(u) * quant_row_bytes(layout, k), rows.data());
@@ -200,7 +323,7 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
     }
   };
   // Rows per unit (a panel of 32 rows, or one quantized row) and units per block.
-  const int64_t unit_rows = layout == MatrixLayout::kBF16Panels ? kPanelRows : 1;
+  const int64_t unit_rows = panels ? kPanelRows : 1;
   const auto unit_bytes = static_cast<size_t>(unit_rows * k) * dtype_size(src.dtype);
   const int64_t block_units =
       std::max<int64_t>(1, static_cast<int64_t>(kPackBlockBytes / unit_bytes));
@@ -212,6 +335,25 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
       run(b0, b1);
     }
     if (rows_done) rows_done(b0 * unit_rows, std::min(src.out, b1 * unit_rows));
+  }
+  if (layout == MatrixLayout::kBF16Compact) {
+    size_t total = 0;
+    for (const auto& e : exceptions) total += e.size();
+    IVL_CHECK_MSG(total <= UINT32_MAX, "pack_matrix: too many bf16 exceptions");
+    const size_t entries_at = compact_exception_entries_offset(units);
+    std::byte* list = arena.allocate(entries_at + sizeof(BF16Exception) * total);
+    uint32_t start = 0;
+    for (int64_t u = 0; u <= units; ++u) {
+      std::memcpy(list + 4 * u, &start, 4);
+      if (u == units) break;
+      const auto& e = exceptions[static_cast<size_t>(u)];
+      if (!e.empty()) {
+        std::memcpy(list + entries_at + sizeof(BF16Exception) * start, e.data(),
+                    sizeof(BF16Exception) * e.size());
+      }
+      start += static_cast<uint32_t>(e.size());
+    }
+    m.exceptions = list;
   }
   return m;
 }

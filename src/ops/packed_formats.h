@@ -8,6 +8,26 @@
 //   One zmm load is 16 rows × one column pair, exactly the operand of vdpbf16ps, and a GEMV
 //   reads each panel as one sequential stream (the dependency note measured 2× the bandwidth of
 //   interleaved row streams).
+// kBF16Compact — the bf16 values of kBF16Panels, losslessly in 12 bits per weight (decode reads
+//   0.75 of the bytes; it is bound by memory bandwidth). A bf16 weight is sign, 8 exponent bits,
+//   7 mantissa bits; within a panel almost all exponents fall in a window of 15 consecutive
+//   values (random normal weights: all but ~1.5e-4 of them), so each weight keeps its sign and
+//   mantissa in one byte and its exponent as a 4-bit code into the panel's table. A panel is
+//   compact_panel_bytes(K) bytes:
+//   - 32 uint16 of table: table[0] = 0 (exponent field 0: zeros and subnormals, exactly),
+//     table[c] = (base + c) << 7 for c = 1..15 (the window, placed where most exponents are),
+//     table[16..31] = 0. vpermw maps a word's code to its exponent bits in one instruction.
+//   - then the column pairs in groups of two (192 bytes, three whole cache lines; an odd last
+//     pair is followed by a zero one): 64 + 64 bytes of sign·mantissa (s << 7 | m, one byte per
+//     weight, in kBF16Panels' word order within the pair: word (n % 16)·2 + k % 2, rows 16–31 in
+//     the second 32 bytes), then 32 + 32 code bytes (byte j: the code of word j of rows 0–15 in
+//     its low nibble, of rows 16–31 in its high nibble).
+//   A word is rebuilt as (sign-extended byte & 0x807f) | table[code]. A weight whose exponent is
+//   outside the window (a zero code cannot carry it) is stored as +0 (byte and code 0) and listed
+//   as an exception: its row and column in the panel and its bf16 bits. The matrix's exceptions
+//   live apart from the panels (Matrix::exceptions: uint32 start[panels + 1], then the entries,
+//   panel by panel; compact_exceptions). The kernels either add their products after a panel's
+//   (a few activation rows) or write them into the panel they rebuild (many rows).
 // kQ8_0 — row by row; K a multiple of 32. A row is K int8 codes q, then K/32 fp16 scales d:
 //   w[k] = d[k / 32] · q[k],  d = max|w| / 127 over the block,  q in [-127, 127].
 // kQ4_0 — row by row; K a multiple of 32. A row is K/2 bytes of 4-bit codes, then K/32 fp16
@@ -32,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
@@ -42,7 +63,7 @@ namespace ivl::ops {
 inline constexpr int64_t kPanelRows = 32;
 inline constexpr int64_t kQuantBlock = 32;
 
-// Bytes of a matrix [out, in] in `layout` (not kRows).
+// Bytes of a matrix [out, in] in `layout` (not kRows); for kBF16Compact the panels only.
 size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in);
 // Bytes of one row of the row-wise quantized layouts.
 size_t quant_row_bytes(MatrixLayout layout, int64_t in);
@@ -82,6 +103,43 @@ inline int64_t q4_code_offset(int64_t i, int64_t nb, bool* high_nibble) {
   *high_nibble = j % 2 == 1;
   return 256 * s + 4 * nsb * (j / 2) + 4 * l + r;
 }
+
+// kBF16Compact: bytes of one panel with K (even) columns, and of a matrix's exception list.
+inline constexpr size_t kCompactTableBytes = 64;
+inline constexpr size_t kCompactGroupBytes = 192;  // two column pairs
+inline size_t compact_panel_bytes(int64_t k) {
+  return kCompactTableBytes + kCompactGroupBytes * static_cast<size_t>((k / 2 + 1) / 2);
+}
+size_t compact_exception_bytes(const Matrix& m);
+
+// A kBF16Compact weight outside its panel's exponent window: row (0..31) and column within the
+// panel, and its bf16 bits.
+struct BF16Exception {
+  uint32_t col;
+  uint16_t row;
+  uint16_t bits;
+};
+struct CompactExceptionList {
+  const BF16Exception* begin;
+  const BF16Exception* end;
+};
+// The exceptions of panel `panel` of a kBF16Compact matrix, in row-major order.
+CompactExceptionList compact_exceptions(const Matrix& m, int64_t panel);
+
+// One kBF16Panels panel (32 rows × k, k even) into a kBF16Compact panel at dst
+// (compact_panel_bytes(k) bytes); the weights outside the chosen window are appended to
+// *exceptions. Lossless: expand_compact_panel plus the exceptions give back `panel` bit for bit.
+void compress_panel(const uint16_t* panel, int64_t k, std::byte* dst,
+                    std::vector<BF16Exception>* exceptions);
+// The kBF16Panels panel a kBF16Compact panel codes, with its exceptions as +0 (scalar; the
+// kernels have their own).
+void expand_compact_panel(const std::byte* src, int64_t k, uint16_t* panel);
+// Writes the exceptions' bits into an expanded panel: it is then the kBF16Panels panel exactly.
+void patch_exceptions(CompactExceptionList exceptions, uint16_t* panel);
+// Adds the exceptions' products to m rows of output c (row stride ldc, the panel's first output
+// at c) of bf16 activations a (row stride lda): for a kernel that read them as +0.
+void add_exception_products(CompactExceptionList exceptions, const uint16_t* a, int64_t lda,
+                            int64_t m, float* c, int64_t ldc);
 
 // Quantizes one row of K float weights into the row layout (q8_0 or q4_0) at dst.
 void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst);

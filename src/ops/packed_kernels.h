@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "ops/matrix.h"
+#include "ops/packed_formats.h"
 
 namespace ivl::ops {
 
@@ -20,6 +21,11 @@ struct PackedKernels {
   // [m, k] with row stride lda, the panel is one kBF16Panels panel, c has row stride ldc.
   void (*panel_product)(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* panel, int64_t k,
                         int64_t cols, const float* bias, float* c, int64_t ldc);
+  // panel_product for one kBF16Compact panel (compact_panel_bytes(k) bytes at `panel`) with its
+  // exceptions: the same bf16 weights, so the same values up to float summation order.
+  void (*compact_panel_product)(const uint16_t* a, int64_t lda, int64_t m, const std::byte* panel,
+                                CompactExceptionList exceptions, int64_t k, int64_t cols,
+                                const float* bias, float* c, int64_t ldc);
   // y[r] = Σ_b dx[b] · d_r[b] · Σ_{k in b} xq[k] · q_r[k] (+ bias[r]) for the n kQ8_0 rows
   // starting at `rows` (x quantized by quantize_activation; xsum[b] = Σ_{k in b} xq[k], which the
   // AVX-512 version uses to offset its unsigned codes).

@@ -7,6 +7,7 @@
 
 #include "core/half.h"
 #include "core/simd_dispatch.h"
+#include "core/thread_scratch.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/packed_formats.h"
@@ -33,6 +34,19 @@ void panel_product(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* pa
       c[i * ldc + j] = bias != nullptr ? acc + bias[j] : acc;
     }
   }
+}
+
+// The panel rebuilt whole, exceptions included: exactly panel_product on the kBF16Panels panel.
+void compact_panel_product(const uint16_t* a, int64_t lda, int64_t m, const std::byte* panel,
+                           CompactExceptionList exceptions, int64_t k, int64_t cols,
+                           const float* bias, float* c, int64_t ldc) {
+  thread_local ScratchVector<uint16_t> expanded;
+  if (expanded.size() < static_cast<size_t>(kPanelRows * k)) {
+    expanded.resize(static_cast<size_t>(kPanelRows * k));
+  }
+  expand_compact_panel(panel, k, expanded.data());
+  patch_exceptions(exceptions, expanded.data());
+  panel_product(a, lda, m, expanded.data(), k, cols, bias, c, ldc);
 }
 
 void q8_0_gemv(const int8_t* xq, const float* dx, const int32_t* /*xsum*/, const std::byte* rows,
@@ -155,6 +169,7 @@ void to_bf16(const float* x, int64_t n, uint16_t* out) {
 const PackedKernels& portable_kernels() {
   static const PackedKernels k{.name = "portable",
                                .panel_product = panel_product,
+                               .compact_panel_product = compact_panel_product,
                                .q8_0_gemv = q8_0_gemv,
                                .q4_0_gemv = q4_0_gemv,
                                .quantize_rows = quantize_rows,

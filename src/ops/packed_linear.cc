@@ -1,7 +1,7 @@
-// ops::linear for the packed layouts: bf16 panels (GEMM and GEMV through one panel kernel),
-// and the quantized rows (activations quantized to int8 blocks of 32, then the integer GEMV for
-// one row, the integer GEMM for more). Quantized matrices are row segments (ops/matrix.h): the
-// kernels run over each segment's part of a thread's rows.
+// ops::linear for the packed layouts: bf16 panels, plain or compact (GEMM and GEMV through one
+// panel kernel each), and the quantized rows (activations quantized to int8 blocks of 32, then
+// the integer GEMV for one row, the integer GEMM for more). Quantized matrices are row segments
+// (ops/matrix.h): the kernels run over each segment's part of a thread's rows.
 #include <algorithm>
 #include <vector>
 
@@ -142,11 +142,19 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
     convert(0, n);
   }
   const int64_t panels = (w.out + kPanelRows - 1) / kPanelRows;
+  const bool compact = w.layout == MatrixLayout::kBF16Compact;
+  const size_t compact_bytes = compact ? compact_panel_bytes(k) : 0;
   auto run = [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t r0 = p * kPanelRows, cols = std::min(kPanelRows, w.out - r0);
-      kern.panel_product(ap, lda, n, reinterpret_cast<const uint16_t*>(w.packed) + r0 * k, k, cols,
-                         bias != nullptr ? bias + r0 : nullptr, y + r0, w.out);
+      const float* b = bias != nullptr ? bias + r0 : nullptr;
+      if (compact) {
+        kern.compact_panel_product(ap, lda, n, w.packed + static_cast<size_t>(p) * compact_bytes,
+                                   compact_exceptions(w, p), k, cols, b, y + r0, w.out);
+      } else {
+        kern.panel_product(ap, lda, n, reinterpret_cast<const uint16_t*>(w.packed) + r0 * k, k,
+                           cols, b, y + r0, w.out);
+      }
     }
   };
   if (pool != nullptr) {

@@ -73,11 +73,12 @@ std::vector<double> expected_product(const std::vector<float>& x, int64_t m, con
                                      const std::vector<float>& w, const std::vector<float>& bias,
                                      int64_t out, int64_t k) {
   // Quantized weights are dequantized exactly and meet int8-quantized activations (integer GEMV
-  // and GEMM); bf16 panels hold the weights rounded to bf16 and meet bf16 activations.
-  const bool int_activations = packed.layout != MatrixLayout::kBF16Panels;
+  // and GEMM); bf16 panels (plain or compact) hold the weights rounded to bf16 and meet bf16
+  // activations.
+  const bool int_activations = !is_bf16_panels(packed.layout);
   std::vector<float> wq(w.size());
   for (int64_t r = 0; r < out; ++r) {
-    if (packed.layout == MatrixLayout::kBF16Panels) {
+    if (is_bf16_panels(packed.layout)) {
       for (int64_t c = 0; c < k; ++c) wq[r * k + c] = round_to_bf16(w[r * k + c]);
     } else {
       dequantize_row(quant_rows(packed) + r * quant_row_bytes(packed.layout, k), k, packed.layout,
@@ -147,6 +148,15 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
                          reinterpret_cast<const uint16_t*>(packed.packed) + p * 32 * k, k, cols,
                          b != nullptr ? b + p * 32 : nullptr, y.data() + p * 32, out);
       }
+    } else if (layout == MatrixLayout::kBF16Compact) {
+      std::vector<uint16_t> a(static_cast<size_t>(m * k));
+      to_bf16(x.data(), m * k, a.data());
+      for (int64_t p = 0; p * 32 < out; ++p) {
+        const int64_t cols = std::min<int64_t>(32, out - p * 32);
+        t->compact_panel_product(a.data(), k, m, packed.packed + p * compact_panel_bytes(k),
+                                 compact_exceptions(packed, p), k, cols,
+                                 b != nullptr ? b + p * 32 : nullptr, y.data() + p * 32, out);
+      }
     } else {
       std::vector<int8_t> q(static_cast<size_t>(m * k));
       std::vector<float> d(static_cast<size_t>(m * k / 32));
@@ -173,8 +183,8 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, PackedLinear,
-    ::testing::Combine(::testing::Values(MatrixLayout::kBF16Panels, MatrixLayout::kQ8_0,
-                                         MatrixLayout::kQ4_0),
+    ::testing::Combine(::testing::Values(MatrixLayout::kBF16Panels, MatrixLayout::kBF16Compact,
+                                         MatrixLayout::kQ8_0, MatrixLayout::kQ4_0),
                        // m = 1 (decode), a partial micro-tile, a full one + rest; out not a
                        // multiple of 32; k with an odd number of 32-blocks (q8_0) and not.
                        // k = 896: one full super-block of 16 blocks and a partial one of 12.
@@ -494,6 +504,12 @@ TEST(PackedLayouts, FitRules) {
   EXPECT_EQ(packed_bytes(MatrixLayout::kQ8_0, 10, 64), 10u * (64 + 4));
   EXPECT_EQ(packed_bytes(MatrixLayout::kQ4_0, 10, 64), 10u * (32 + 4));
   EXPECT_EQ(packed_bytes(MatrixLayout::kBF16Panels, 33, 4), 64u * 4 * 2);
+  EXPECT_TRUE(layout_fits(MatrixLayout::kBF16Compact, 588));
+  EXPECT_FALSE(layout_fits(MatrixLayout::kBF16Compact, 7));
+  // Two panels of a 64-byte table and one group of two column pairs (192 bytes) each.
+  EXPECT_EQ(packed_bytes(MatrixLayout::kBF16Compact, 33, 4), 2u * (64 + 192));
+  // Three column pairs take two groups, the second half empty.
+  EXPECT_EQ(packed_bytes(MatrixLayout::kBF16Compact, 32, 6), 64u + 2 * 192);
 }
 
 TEST(WeightArena, AlignsAndZeroFills) {
@@ -530,8 +546,8 @@ TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
   const int64_t out = 2 * rows_per_block + 40;  // two full blocks and a partial one
   const std::vector<float> w = random_values(static_cast<size_t>(out * k), 31, 0.05f);
   ThreadPool pool(2);
-  for (MatrixLayout layout :
-       {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0, MatrixLayout::kBF16Panels}) {
+  for (MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0, MatrixLayout::kBF16Panels,
+                              MatrixLayout::kBF16Compact}) {
     SCOPED_TRACE(static_cast<int>(layout));
     std::vector<std::pair<int64_t, int64_t>> done;
     WeightArena arena;
@@ -548,6 +564,10 @@ TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
     const std::byte* a = is_quantized_rows(layout) ? packed.segments.at(0).data : packed.packed;
     const std::byte* b = is_quantized_rows(layout) ? one.segments.at(0).data : one.packed;
     EXPECT_EQ(std::memcmp(a, b, bytes), 0);
+    if (layout == MatrixLayout::kBF16Compact) {  // and the same exception list
+      ASSERT_EQ(compact_exception_bytes(packed), compact_exception_bytes(one));
+      EXPECT_EQ(std::memcmp(packed.exceptions, one.exceptions, compact_exception_bytes(one)), 0);
+    }
   }
 }
 
