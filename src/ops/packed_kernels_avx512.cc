@@ -202,7 +202,7 @@ IVL_AVX512 void row_compact(const uint16_t* a, const std::byte* panel, int64_t k
   store_row(c, v0, v1, bias, m0, m1);
 }
 
-// A few rows (2–4) of a against a kBF16Compact panel: each column pair rebuilt once in registers
+// 2–8 rows of a against a kBF16Compact panel: each column pair rebuilt once in registers
 // and used by every row.
 template <int MR>
 IVL_AVX512 void compact_rows(const uint16_t* a, int64_t lda, const std::byte* panel, int64_t kp,
@@ -211,29 +211,63 @@ IVL_AVX512 void compact_rows(const uint16_t* a, int64_t lda, const std::byte* pa
   const __m512i table = _mm512_loadu_si512(bytes);
   const uint8_t* groups = bytes + kCompactTableBytes;
   __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
   for (int64_t p = 0; p < kp; ++p) {
     __m512i w0, w1;
     compact_pair(groups + kCompactGroupBytes * (p / 2), p % 2, table, &w0, &w1);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m512bh av = bcast_pair(a + r * lda + 2 * p);
       acc0[r] = _mm512_dpbf16_ps(acc0[r], av, std::bit_cast<__m512bh>(w0));
       acc1[r] = _mm512_dpbf16_ps(acc1[r], av, std::bit_cast<__m512bh>(w1));
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) store_row(c + r * ldc, acc0[r], acc1[r], bias, m0, m1);
 }
 
-// Up to kCompactFusedRows activation rows, the weights are rebuilt in registers and the
-// exceptions' products added after. More rows share one rebuild of the whole panel into plain
-// bf16 (64-byte aligned, in L1/L2), exceptions written in, then panel_product's register tiles:
-// the rebuild costs about as much as two rows' products, so it is paid once, not per tile.
-// Measured (kernels_bench BM_Gemm/bf16_compact, 896 -> 9728, 2 threads, Zen 4, weights in L3):
-// two rows by a rebuild 0.39–0.41 ms against 0.14–0.15 for plain panels.
-constexpr int64_t kCompactFusedRows = 4;
+// At most 8 rows of a against a kBF16Compact panel, the weights rebuilt in registers (without the
+// exceptions).
+IVL_AVX512 void compact_rows_fused(const uint16_t* a, int64_t lda, int64_t m,
+                                   const std::byte* panel, int64_t kp, const float* bias, float* c,
+                                   int64_t ldc, __mmask16 m0, __mmask16 m1) {
+  switch (m) {
+    case 1:
+      row_compact(a, panel, kp, bias, c, m0, m1);
+      return;
+    case 2:
+      compact_rows<2>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+    case 3:
+      compact_rows<3>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+    case 4:
+      compact_rows<4>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+    case 5:
+      compact_rows<5>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+    case 6:
+      compact_rows<6>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+    case 7:
+      compact_rows<7>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+    default:
+      compact_rows<8>(a, lda, panel, kp, bias, c, ldc, m0, m1);
+      return;
+  }
+}
+
+// Up to kCompactFusedRows activation rows, the weights are rebuilt in registers, up to 8 rows
+// per pass, and the exceptions' products added after. More rows share one rebuild of the whole
+// panel into plain bf16 (64-byte aligned, in L1/L2), exceptions written in, then panel_product's
+// register tiles: rebuilding in registers costs about as much as two rows' products per pass,
+// so for many rows it is paid once, not per tile. Measured (kernels_bench BM_Gemm/bf16_compact,
+// 896 -> 9728, 2 threads, Zen 4, weights in L3; plain panels in brackets): 2 rows by a rebuild
+// 0.39–0.41 ms, in registers 0.26–0.27 (0.14–0.18); 6 rows 0.72–1.17 / 0.36–0.40 (0.30–0.53).
+constexpr int64_t kCompactFusedRows = 16;
 
 IVL_AVX512 void compact_panel_product(const uint16_t* a, int64_t lda, int64_t m,
                                       const std::byte* panel, CompactExceptionList exceptions,
@@ -245,19 +279,9 @@ IVL_AVX512 void compact_panel_product(const uint16_t* a, int64_t lda, int64_t m,
                                          : cols <= 16 ? 0
                                                       : (1u << (cols - 16)) - 1);
   if (m <= kCompactFusedRows) {
-    switch (m) {
-      case 1:
-        row_compact(a, panel, kp, bias, c, m0, m1);
-        break;
-      case 2:
-        compact_rows<2>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-        break;
-      case 3:
-        compact_rows<3>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-        break;
-      default:
-        compact_rows<4>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-        break;
+    for (int64_t i = 0; i < m; i += 8) {
+      compact_rows_fused(a + i * lda, lda, std::min<int64_t>(8, m - i), panel, kp, bias,
+                         c + i * ldc, ldc, m0, m1);
     }
     add_exception_products(exceptions, a, lda, m, c, ldc);
     return;
