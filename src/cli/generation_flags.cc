@@ -31,9 +31,10 @@ void add_engine_flags(CLI::App* app, EngineFlags* f) {
   app->add_option("--quant", f->llm_weights,
                   "LLM weights. auto (default): bf16, or a quantized checkpoint's own format. "
                   "bf16: bf16 math as in the official bf16 inference (greedy output equal to "
-                  "float32 on every fixture case). q8_0: 8.5 bits/weight, ~1.7x bf16's decode "
-                  "speed, top-1 equal to float32 on the fixtures but greedy continuations can "
-                  "flip where two tokens are nearly tied. q4_0: 4.5 bits/weight, fastest, "
+                  "float32 on every fixture case), the values kept losslessly in 12 bits/weight. "
+                  "q8_0: 8.5 bits/weight, ~1.4x bf16's decode speed, top-1 equal to float32 "
+                  "on the fixtures but greedy continuations can flip where two tokens are "
+                  "nearly tied. q4_0: 4.5 bits/weight, fastest, "
                   "least accurate. stored: as in the checkpoint with exact float32 math "
                   "(slow). f32: float32 copies (the reference). Numbers: docs/performance.md")
       ->check(formats);

@@ -42,16 +42,65 @@ IVL_AVX512 inline void store_row(float* c, __m512 v0, __m512 v1, const float* bi
   _mm512_mask_storeu_ps(c + 16, m1, v1);
 }
 
+// kBF16Compact (ops/packed_formats.h): the 64 bf16 weights of column pair q (0 or 1) of a
+// group, as kBF16Panels' two registers. A sign·mantissa byte sign-extended to a word has the
+// sign in bit 15 and the mantissa in bits 0–6 (mask 0x807f); vpermw looks up the exponent bits
+// of each word's code in the panel's table. Measured in L2, one thread (Zen 4): 24–28 billion
+// weights per second against 32–33 for plain bf16 panels, so from memory the bytes, not this,
+// set the pace.
+IVL_AVX512 inline void compact_pair(const uint8_t* group, int64_t q, __m512i table, __m512i* w0,
+                                    __m512i* w1) {
+  const __m512i sign_mantissa = _mm512_loadu_si512(group + 64 * q);
+  const __m512i codes = _mm512_cvtepu8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 128 + 32 * q)));
+  const __m512i keep = _mm512_set1_epi16(static_cast<int16_t>(0x807f));
+  const __m512i e0 =
+      _mm512_permutexvar_epi16(_mm512_and_si512(codes, _mm512_set1_epi16(0xf)), table);
+  const __m512i e1 = _mm512_permutexvar_epi16(_mm512_srli_epi16(codes, 4), table);
+  // (byte & keep) | exponent: ternary-logic 0xEC is (A & C) | B.
+  *w0 = _mm512_ternarylogic_epi32(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(sign_mantissa)), e0,
+                                  keep, 0xEC);
+  *w1 = _mm512_ternarylogic_epi32(_mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(sign_mantissa, 1)),
+                                  e1, keep, 0xEC);
+}
+
+// The two registers of column pair p of a panel, as vdpbf16ps takes them: loaded from a
+// kBF16Panels panel, or rebuilt from a kBF16Compact one (`table`: its first 64 bytes; its
+// exceptions are left out).
+template <bool kCompact>
+IVL_AVX512 inline void pair_weights(const void* panel, __m512i table, int64_t p, __m512bh* w0,
+                                    __m512bh* w1) {
+  if constexpr (kCompact) {
+    __m512i r0, r1;
+    compact_pair(
+        static_cast<const uint8_t*>(panel) + kCompactTableBytes + kCompactGroupBytes * (p / 2),
+        p % 2, table, &r0, &r1);
+    *w0 = std::bit_cast<__m512bh>(r0);
+    *w1 = std::bit_cast<__m512bh>(r1);
+  } else {
+    const uint16_t* w = static_cast<const uint16_t*>(panel) + p * 64;
+    *w0 = load_bh(w);
+    *w1 = load_bh(w + 32);
+  }
+}
+
+template <bool kCompact>
+IVL_AVX512 inline __m512i table_of(const void* panel) {
+  return kCompact ? _mm512_loadu_si512(panel) : _mm512_setzero_si512();
+}
+
 // MR rows of a against one panel: 2·MR accumulators (16 output rows each), the panel's two
-// zmm per column pair loaded once and used MR times.
-template <int MR>
-IVL_AVX512 void tile(const uint16_t* a, int64_t lda, const uint16_t* panel, int64_t kp,
+// zmm per column pair loaded (or rebuilt) once and used MR times.
+template <int MR, bool kCompact = false>
+IVL_AVX512 void tile(const uint16_t* a, int64_t lda, const void* panel, int64_t kp,
                      const float* bias, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+  const __m512i table = table_of<kCompact>(panel);
   __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
   for (int64_t p = 0; p < kp; ++p) {
-    const __m512bh b0 = load_bh(panel + p * 64), b1 = load_bh(panel + p * 64 + 32);
+    __m512bh b0, b1;
+    pair_weights<kCompact>(panel, table, p, &b0, &b1);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const __m512bh av = bcast_pair(a + r * lda + 2 * p);
@@ -65,23 +114,29 @@ IVL_AVX512 void tile(const uint16_t* a, int64_t lda, const uint16_t* panel, int6
 
 // One row against one panel (decode): four column pairs in flight so the vdpbf16ps latency is
 // hidden, one sequential read of the panel.
-IVL_AVX512 void row_panel(const uint16_t* a, const uint16_t* panel, int64_t kp, const float* bias,
+template <bool kCompact = false>
+IVL_AVX512 void row_panel(const uint16_t* a, const void* panel, int64_t kp, const float* bias,
                           float* c, __mmask16 m0, __mmask16 m1) {
+  const __m512i table = table_of<kCompact>(panel);
   __m512 acc[4][2];
   for (auto& u : acc) u[0] = u[1] = _mm512_setzero_ps();
   int64_t p = 0;
   for (; p + 4 <= kp; p += 4) {
 #pragma GCC unroll 4
     for (int u = 0; u < 4; ++u) {
+      __m512bh w0, w1;
+      pair_weights<kCompact>(panel, table, p + u, &w0, &w1);
       const __m512bh av = bcast_pair(a + 2 * (p + u));
-      acc[u][0] = _mm512_dpbf16_ps(acc[u][0], av, load_bh(panel + (p + u) * 64));
-      acc[u][1] = _mm512_dpbf16_ps(acc[u][1], av, load_bh(panel + (p + u) * 64 + 32));
+      acc[u][0] = _mm512_dpbf16_ps(acc[u][0], av, w0);
+      acc[u][1] = _mm512_dpbf16_ps(acc[u][1], av, w1);
     }
   }
   for (; p < kp; ++p) {
+    __m512bh w0, w1;
+    pair_weights<kCompact>(panel, table, p, &w0, &w1);
     const __m512bh av = bcast_pair(a + 2 * p);
-    acc[0][0] = _mm512_dpbf16_ps(acc[0][0], av, load_bh(panel + p * 64));
-    acc[0][1] = _mm512_dpbf16_ps(acc[0][1], av, load_bh(panel + p * 64 + 32));
+    acc[0][0] = _mm512_dpbf16_ps(acc[0][0], av, w0);
+    acc[0][1] = _mm512_dpbf16_ps(acc[0][1], av, w1);
   }
   const __m512 v0 =
       _mm512_add_ps(_mm512_add_ps(acc[0][0], acc[1][0]), _mm512_add_ps(acc[2][0], acc[3][0]));
@@ -147,116 +202,18 @@ IVL_AVX512 void panel_product(const uint16_t* a, int64_t lda, int64_t m, const u
   }
 }
 
-// kBF16Compact (ops/packed_formats.h): the 64 bf16 weights of column pair q (0 or 1) of a
-// group, as kBF16Panels' two registers. A sign·mantissa byte sign-extended to a word has the
-// sign in bit 15 and the mantissa in bits 0–6 (mask 0x807f); vpermw looks up the exponent bits
-// of each word's code in the panel's table. Measured in L2, one thread (Zen 4): 24–28 billion
-// weights per second against 32–33 for plain bf16 panels, so from memory the bytes, not this,
-// set the pace.
-IVL_AVX512 inline void compact_pair(const uint8_t* group, int64_t q, __m512i table, __m512i* w0,
-                                    __m512i* w1) {
-  const __m512i sign_mantissa = _mm512_loadu_si512(group + 64 * q);
-  const __m512i codes = _mm512_cvtepu8_epi16(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + 128 + 32 * q)));
-  const __m512i keep = _mm512_set1_epi16(static_cast<int16_t>(0x807f));
-  const __m512i e0 =
-      _mm512_permutexvar_epi16(_mm512_and_si512(codes, _mm512_set1_epi16(0xf)), table);
-  const __m512i e1 = _mm512_permutexvar_epi16(_mm512_srli_epi16(codes, 4), table);
-  // (byte & keep) | exponent: ternary-logic 0xEC is (A & C) | B.
-  *w0 = _mm512_ternarylogic_epi32(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(sign_mantissa)), e0,
-                                  keep, 0xEC);
-  *w1 = _mm512_ternarylogic_epi32(_mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(sign_mantissa, 1)),
-                                  e1, keep, 0xEC);
-}
-
-// row_panel for a kBF16Compact panel: the weights rebuilt in registers as they stream in.
-IVL_AVX512 void row_compact(const uint16_t* a, const std::byte* panel, int64_t kp,
-                            const float* bias, float* c, __mmask16 m0, __mmask16 m1) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(panel);
-  const __m512i table = _mm512_loadu_si512(bytes);
-  const uint8_t* groups = bytes + kCompactTableBytes;
-  __m512 acc[4][2];
-  for (auto& u : acc) u[0] = u[1] = _mm512_setzero_ps();
-  int64_t p = 0;
-  for (; p + 4 <= kp; p += 4) {
-#pragma GCC unroll 4
-    for (int u = 0; u < 4; ++u) {
-      __m512i w0, w1;
-      compact_pair(groups + kCompactGroupBytes * ((p + u) / 2), u % 2, table, &w0, &w1);
-      const __m512bh av = bcast_pair(a + 2 * (p + u));
-      acc[u][0] = _mm512_dpbf16_ps(acc[u][0], av, std::bit_cast<__m512bh>(w0));
-      acc[u][1] = _mm512_dpbf16_ps(acc[u][1], av, std::bit_cast<__m512bh>(w1));
-    }
-  }
-  for (; p < kp; ++p) {
-    __m512i w0, w1;
-    compact_pair(groups + kCompactGroupBytes * (p / 2), p % 2, table, &w0, &w1);
-    const __m512bh av = bcast_pair(a + 2 * p);
-    acc[0][0] = _mm512_dpbf16_ps(acc[0][0], av, std::bit_cast<__m512bh>(w0));
-    acc[0][1] = _mm512_dpbf16_ps(acc[0][1], av, std::bit_cast<__m512bh>(w1));
-  }
-  const __m512 v0 =
-      _mm512_add_ps(_mm512_add_ps(acc[0][0], acc[1][0]), _mm512_add_ps(acc[2][0], acc[3][0]));
-  const __m512 v1 =
-      _mm512_add_ps(_mm512_add_ps(acc[0][1], acc[1][1]), _mm512_add_ps(acc[2][1], acc[3][1]));
-  store_row(c, v0, v1, bias, m0, m1);
-}
-
-// 2–8 rows of a against a kBF16Compact panel: each column pair rebuilt once in registers
-// and used by every row.
+// m ≤ MR rows of a against a kBF16Compact panel, the weights rebuilt in registers (without the
+// exceptions): one tile of m rows, or row_panel for one row.
 template <int MR>
-IVL_AVX512 void compact_rows(const uint16_t* a, int64_t lda, const std::byte* panel, int64_t kp,
-                             const float* bias, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(panel);
-  const __m512i table = _mm512_loadu_si512(bytes);
-  const uint8_t* groups = bytes + kCompactTableBytes;
-  __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kp; ++p) {
-    __m512i w0, w1;
-    compact_pair(groups + kCompactGroupBytes * (p / 2), p % 2, table, &w0, &w1);
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m512bh av = bcast_pair(a + r * lda + 2 * p);
-      acc0[r] = _mm512_dpbf16_ps(acc0[r], av, std::bit_cast<__m512bh>(w0));
-      acc1[r] = _mm512_dpbf16_ps(acc1[r], av, std::bit_cast<__m512bh>(w1));
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) store_row(c + r * ldc, acc0[r], acc1[r], bias, m0, m1);
-}
-
-// At most 8 rows of a against a kBF16Compact panel, the weights rebuilt in registers (without the
-// exceptions).
 IVL_AVX512 void compact_rows_fused(const uint16_t* a, int64_t lda, int64_t m,
                                    const std::byte* panel, int64_t kp, const float* bias, float* c,
                                    int64_t ldc, __mmask16 m0, __mmask16 m1) {
-  switch (m) {
-    case 1:
-      row_compact(a, panel, kp, bias, c, m0, m1);
-      return;
-    case 2:
-      compact_rows<2>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
-    case 3:
-      compact_rows<3>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
-    case 4:
-      compact_rows<4>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
-    case 5:
-      compact_rows<5>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
-    case 6:
-      compact_rows<6>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
-    case 7:
-      compact_rows<7>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
-    default:
-      compact_rows<8>(a, lda, panel, kp, bias, c, ldc, m0, m1);
-      return;
+  if constexpr (MR == 1) {
+    row_panel<true>(a, panel, kp, bias, c, m0, m1);
+  } else if (m < MR) {
+    compact_rows_fused<MR - 1>(a, lda, m, panel, kp, bias, c, ldc, m0, m1);
+  } else {
+    tile<MR, true>(a, lda, panel, kp, bias, c, ldc, m0, m1);
   }
 }
 
@@ -280,8 +237,8 @@ IVL_AVX512 void compact_panel_product(const uint16_t* a, int64_t lda, int64_t m,
                                                       : (1u << (cols - 16)) - 1);
   if (m <= kCompactFusedRows) {
     for (int64_t i = 0; i < m; i += 8) {
-      compact_rows_fused(a + i * lda, lda, std::min<int64_t>(8, m - i), panel, kp, bias,
-                         c + i * ldc, ldc, m0, m1);
+      compact_rows_fused<8>(a + i * lda, lda, std::min<int64_t>(8, m - i), panel, kp, bias,
+                            c + i * ldc, ldc, m0, m1);
     }
     add_exception_products(exceptions, a, lda, m, c, ldc);
     return;
