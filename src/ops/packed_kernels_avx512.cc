@@ -45,9 +45,10 @@ IVL_AVX512 inline void store_row(float* c, __m512 v0, __m512 v1, const float* bi
 // kBF16Compact (ops/packed_formats.h): the 64 bf16 weights of column pair q (0 or 1) of a
 // group, as kBF16Panels' two registers. A sign·mantissa byte sign-extended to a word has the
 // sign in bit 15 and the mantissa in bits 0–6 (mask 0x807f); vpermw looks up the exponent bits
-// of each word's code in the panel's table. Measured in L2, one thread (Zen 4): 24–28 billion
-// weights per second against 32–33 for plain bf16 panels, so from memory the bytes, not this,
-// set the pace.
+// of each word's code in the panel's table. Measured in L2, one thread, one activation row
+// (Zen 4, kernels_bench BM_GemvHot 896x512): ~28 billion weights per second against ~44 for
+// plain bf16 panels. Memory delivers far fewer (33 GB/s of 1.5-byte weights is 22 billion per
+// second for both cores), so the bytes, not the rebuilding, set decode's pace.
 IVL_AVX512 inline void compact_pair(const uint8_t* group, int64_t q, __m512i table, __m512i* w0,
                                     __m512i* w1) {
   const __m512i sign_mantissa = _mm512_loadu_si512(group + 64 * q);
