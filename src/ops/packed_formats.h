@@ -123,7 +123,8 @@ struct CompactExceptionList {
   const BF16Exception* begin;
   const BF16Exception* end;
 };
-// The exceptions of panel `panel` of a kBF16Compact matrix, in row-major order.
+// The exceptions of panel `panel` of a kBF16Compact matrix, in the order compress_panel listed
+// them.
 CompactExceptionList compact_exceptions(const Matrix& m, int64_t panel);
 
 // One kBF16Panels panel (32 rows × k, k even) into a kBF16Compact panel at dst
