@@ -73,7 +73,7 @@ void pack_panel(const float* rows, int64_t n_rows, int64_t k, uint16_t* panel) {
   std::fill(panel, panel + kPanelRows * k, uint16_t{0});
   for (int64_t r = 0; r < n_rows; ++r) {
     for (int64_t c = 0; c < k; ++c) {
-      panel[((c / 2) * kPanelRows + r) * 2 + c % 2] = f32_to_bf16(rows[r * k + c]);
+      panel[panel_word_index(r, c)] = f32_to_bf16(rows[r * k + c]);
     }
   }
 }
@@ -162,7 +162,7 @@ void expand_compact_panel(const std::byte* src, int64_t k, uint16_t* panel) {
 
 void patch_exceptions(CompactExceptionList exceptions, uint16_t* panel) {
   for (const BF16Exception* e = exceptions.begin; e != exceptions.end; ++e) {
-    panel[(e->col / 2) * 64 + e->row * 2 + e->col % 2] = e->bits;
+    panel[panel_word_index(e->row, e->col)] = e->bits;
   }
 }
 
@@ -176,14 +176,14 @@ void add_exception_products(CompactExceptionList exceptions, const uint16_t* a, 
 
 size_t compact_exception_bytes(const Matrix& m) {
   IVL_CHECK(m.layout == MatrixLayout::kBF16Compact && m.exceptions != nullptr);
-  const int64_t panels = (m.out + kPanelRows - 1) / kPanelRows;
+  const int64_t panels = panel_count(m.out);
   uint32_t total;
   std::memcpy(&total, m.exceptions + 4 * panels, 4);
   return compact_exception_entries_offset(panels) + sizeof(BF16Exception) * total;
 }
 
 CompactExceptionList compact_exceptions(const Matrix& m, int64_t panel) {
-  const int64_t panels = (m.out + kPanelRows - 1) / kPanelRows;
+  const int64_t panels = panel_count(m.out);
   const auto* start = reinterpret_cast<const uint32_t*>(m.exceptions);
   const auto* entries = reinterpret_cast<const BF16Exception*>(
       m.exceptions + compact_exception_entries_offset(panels));
@@ -204,10 +204,11 @@ size_t quant_row_bytes(MatrixLayout layout, int64_t in) {
 }
 
 size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in) {
-  const int64_t panels = (out + kPanelRows - 1) / kPanelRows;
-  if (layout == MatrixLayout::kBF16Panels) return static_cast<size_t>(panels * kPanelRows * in) * 2;
+  if (layout == MatrixLayout::kBF16Panels) {
+    return static_cast<size_t>(panel_count(out) * kPanelRows * in) * 2;
+  }
   if (layout == MatrixLayout::kBF16Compact) {
-    return static_cast<size_t>(panels) * compact_panel_bytes(in);
+    return static_cast<size_t>(panel_count(out)) * compact_panel_bytes(in);
   }
   return quant_row_bytes(layout, in) * static_cast<size_t>(out);
 }
@@ -296,7 +297,7 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
   }
   const int64_t k = src.in;
   const bool panels = is_bf16_panels(layout);
-  const int64_t units = panels ? (src.out + kPanelRows - 1) / kPanelRows : src.out;
+  const int64_t units = panels ? panel_count(src.out) : src.out;
   // kBF16Compact: each panel's exceptions, gathered into one list once all are packed.
   std::vector<std::vector<BF16Exception>> exceptions(
       layout == MatrixLayout::kBF16Compact ? static_cast<size_t>(units) : 0);
@@ -342,17 +343,17 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
     IVL_CHECK_MSG(total <= UINT32_MAX, "pack_matrix: too many bf16 exceptions");
     const size_t entries_at = compact_exception_entries_offset(units);
     std::byte* list = arena.allocate(entries_at + sizeof(BF16Exception) * total);
-    uint32_t start = 0;
-    for (int64_t u = 0; u <= units; ++u) {
-      std::memcpy(list + 4 * u, &start, 4);
-      if (u == units) break;
+    uint32_t start = 0;  // start[u], then start[units] = total
+    for (int64_t u = 0; u < units; ++u) {
       const auto& e = exceptions[static_cast<size_t>(u)];
+      std::memcpy(list + 4 * u, &start, 4);
       if (!e.empty()) {
         std::memcpy(list + entries_at + sizeof(BF16Exception) * start, e.data(),
                     sizeof(BF16Exception) * e.size());
       }
       start += static_cast<uint32_t>(e.size());
     }
+    std::memcpy(list + 4 * units, &start, 4);
     m.exceptions = list;
   }
   return m;

@@ -63,6 +63,15 @@ namespace ivl::ops {
 inline constexpr int64_t kPanelRows = 32;
 inline constexpr int64_t kQuantBlock = 32;
 
+// Panels of a matrix with `out` rows (the last one may be partial).
+inline int64_t panel_count(int64_t out) {
+  return (out + kPanelRows - 1) / kPanelRows;
+}
+// Where weight (row n < 32, column c) of a kBF16Panels panel lies, in uint16 words.
+inline int64_t panel_word_index(int64_t n, int64_t c) {
+  return (c / 2) * 64 + n * 2 + c % 2;
+}
+
 // Bytes of a matrix [out, in] in `layout` (not kRows); for kBF16Compact the panels only.
 size_t packed_bytes(MatrixLayout layout, int64_t out, int64_t in);
 // Bytes of one row of the row-wise quantized layouts.

@@ -42,6 +42,14 @@ IVL_AVX512 inline void store_row(float* c, __m512 v0, __m512 v1, const float* bi
   _mm512_mask_storeu_ps(c + 16, m1, v1);
 }
 
+// Which of a panel's 32 output columns exist (cols ≤ 32), in its two 16-lane halves.
+inline __mmask16 first_half_mask(int64_t cols) {
+  return static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
+}
+inline __mmask16 second_half_mask(int64_t cols) {
+  return static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+}
+
 // kBF16Compact (ops/packed_formats.h): the 64 bf16 weights of column pair q (0 or 1) of a
 // group, as kBF16Panels' two registers. A sign·mantissa byte sign-extended to a word has the
 // sign in bit 15 and the mantissa in bits 0–6 (mask 0x807f); vpermw looks up the exponent bits
@@ -149,10 +157,7 @@ IVL_AVX512 void row_panel(const uint16_t* a, const void* panel, int64_t kp, cons
 IVL_AVX512 void panel_product(const uint16_t* a, int64_t lda, int64_t m, const uint16_t* panel,
                               int64_t k, int64_t cols, const float* bias, float* c, int64_t ldc) {
   const int64_t kp = k / 2;
-  const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
-  const auto m1 = static_cast<__mmask16>(cols >= 32   ? 0xffff
-                                         : cols <= 16 ? 0
-                                                      : (1u << (cols - 16)) - 1);
+  const __mmask16 m0 = first_half_mask(cols), m1 = second_half_mask(cols);
   if (m == 1) {
     row_panel(a, panel, kp, bias, c, m0, m1);
     return;
@@ -232,10 +237,7 @@ IVL_AVX512 void compact_panel_product(const uint16_t* a, int64_t lda, int64_t m,
                                       int64_t k, int64_t cols, const float* bias, float* c,
                                       int64_t ldc) {
   const int64_t kp = k / 2;
-  const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
-  const auto m1 = static_cast<__mmask16>(cols >= 32   ? 0xffff
-                                         : cols <= 16 ? 0
-                                                      : (1u << (cols - 16)) - 1);
+  const __mmask16 m0 = first_half_mask(cols), m1 = second_half_mask(cols);
   if (m <= kCompactFusedRows) {
     for (int64_t i = 0; i < m; i += 8) {
       compact_rows_fused<8>(a + i * lda, lda, std::min<int64_t>(8, m - i), panel, kp, bias,
@@ -251,13 +253,12 @@ IVL_AVX512 void compact_panel_product(const uint16_t* a, int64_t lda, int64_t m,
   }
   const auto misalign = reinterpret_cast<uintptr_t>(expanded.data()) % 64;
   uint16_t* out = expanded.data() + (misalign == 0 ? 0 : (64 - misalign) / 2);
-  const auto* bytes = reinterpret_cast<const uint8_t*>(panel);
-  const __m512i table = _mm512_loadu_si512(bytes);
+  const __m512i table = table_of<true>(panel);
   for (int64_t p = 0; p < kp; ++p) {
-    __m512i w0, w1;
-    compact_pair(bytes + kCompactTableBytes + kCompactGroupBytes * (p / 2), p % 2, table, &w0, &w1);
-    _mm512_storeu_si512(out + p * 64, w0);
-    _mm512_storeu_si512(out + p * 64 + 32, w1);
+    __m512bh w0, w1;
+    pair_weights<true>(panel, table, p, &w0, &w1);
+    _mm512_storeu_si512(out + p * 64, std::bit_cast<__m512i>(w0));
+    _mm512_storeu_si512(out + p * 64 + 32, std::bit_cast<__m512i>(w1));
   }
   patch_exceptions(exceptions, out);
   panel_product(a, lda, m, out, k, cols, bias, c, ldc);

@@ -109,7 +109,7 @@ void quantized_linear(const float* x, int64_t n, const Matrix& w, const float* b
     pool->parallel_for(w.out, run, kGemvChunkRows);
   } else {
     // Whole 32-row panels of the GEMM per thread (its kernel works 32 rows at a time).
-    const int64_t panels = (w.out + kPanelRows - 1) / kPanelRows;
+    const int64_t panels = panel_count(w.out);
     pool->parallel_for(panels, [&](int64_t p0, int64_t p1) {
       run(p0 * kPanelRows, std::min(p1 * kPanelRows, w.out));
     });
@@ -141,7 +141,7 @@ void packed_linear(const float* x, int64_t n, const Matrix& w, const float* bias
   } else {
     convert(0, n);
   }
-  const int64_t panels = (w.out + kPanelRows - 1) / kPanelRows;
+  const int64_t panels = panel_count(w.out);
   const bool compact = w.layout == MatrixLayout::kBF16Compact;
   const size_t compact_bytes = compact ? compact_panel_bytes(k) : 0;
   auto run = [&](int64_t p0, int64_t p1) {
