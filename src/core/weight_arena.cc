@@ -17,7 +17,7 @@ size_t round_up(size_t n, size_t a) {
 }
 
 // Anonymous memory aligned to 2 MiB: over-map by one huge page and trim both ends.
-std::byte* map_aligned(size_t size) {
+std::byte* map_aligned(size_t size, WeightArena::Pages pages) {
   const size_t over = size + kHugePage;
   void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   IVL_CHECK_MSG(p != MAP_FAILED, "out of memory for weights");
@@ -28,7 +28,8 @@ std::byte* map_aligned(size_t size) {
   const size_t tail = over - head - size;
   if (tail > 0) munmap(raw + head + size, tail);
   std::byte* base = raw + head;
-  madvise(base, size, MADV_HUGEPAGE);  // advisory: failure only costs speed
+  // Advisory: failure only costs speed.
+  madvise(base, size, pages == WeightArena::Pages::kHuge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   return base;
 }
 
@@ -44,7 +45,7 @@ std::byte* WeightArena::allocate(size_t bytes) {
   used_ += bytes;
   if (bytes > kChunk / 4) {  // a large matrix gets its own mapping; the open chunk stays open
     const size_t size = round_up(bytes, kHugePage);
-    std::byte* p = map_aligned(size);
+    std::byte* p = map_aligned(size, pages_);
     dedicated_.push_back({p, size, size});
     return p;
   }
@@ -58,7 +59,7 @@ std::byte* WeightArena::allocate(size_t bytes) {
       return p;
     }
   }
-  chunks_.push_back({map_aligned(kChunk), kChunk, bytes});
+  chunks_.push_back({map_aligned(kChunk, pages_), kChunk, bytes});
   return chunks_.back().base;
 }
 

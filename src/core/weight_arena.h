@@ -2,9 +2,12 @@
 //
 // Why not std::vector: decode reads every weight byte once per token, so it is bound by memory
 // bandwidth, and the dependency note measured 10–50 % more read bandwidth from 2 MiB pages.
-// The arena takes anonymous memory in large chunks aligned to 2 MiB, asks for transparent huge
-// pages (madvise MADV_HUGEPAGE; the kernel's THP mode here is "madvise"), and hands out
-// 64-byte-aligned pieces. Nothing is freed until the arena is destroyed.
+// The arena takes anonymous memory in large chunks aligned to 2 MiB and hands out 64-byte-aligned
+// pieces. With Pages::kHuge it asks for transparent huge pages (madvise MADV_HUGEPAGE; the
+// kernel's THP mode here is "madvise"); with Pages::kSmall it asks for 4 KiB pages
+// (MADV_NOHUGEPAGE, also under THP mode "always"), for weights that are not streamed from memory
+// (see RuntimeWeights::vision_arena for why that matters at load). Nothing is freed until the
+// arena is destroyed.
 // Thread safety: allocate() from one thread at a time (weights are built before sharing).
 #pragma once
 
@@ -15,7 +18,9 @@ namespace ivl {
 
 class WeightArena {
  public:
-  WeightArena() = default;
+  enum class Pages { kHuge, kSmall };
+
+  explicit WeightArena(Pages pages = Pages::kHuge) : pages_(pages) {}
   ~WeightArena();
   WeightArena(const WeightArena&) = delete;
   WeightArena& operator=(const WeightArena&) = delete;
@@ -25,6 +30,7 @@ class WeightArena {
   std::byte* allocate(size_t bytes);
 
   size_t bytes_used() const { return used_; }
+  Pages pages() const { return pages_; }
 
  private:
   struct Chunk {
@@ -35,6 +41,7 @@ class WeightArena {
   std::vector<Chunk> chunks_;     // shared by small allocations, filled first fit
   std::vector<Chunk> dedicated_;  // one per large allocation
   size_t used_ = 0;
+  Pages pages_;
 };
 
 }  // namespace ivl

@@ -41,8 +41,11 @@ class Builder {
     return true;
   }
 
-  // Matrices appended from now on are converted to `format`.
-  void set_format(WeightFormat format) { format_ = format; }
+  // Matrices appended from now on are converted to `format`, into `arena`.
+  void set_part(WeightFormat format, WeightArena* arena) {
+    format_ = format;
+    arena_ = arena;
+  }
 
   const WeightRef& ref(const std::string& name) const {
     const WeightRef* r = table_.find(name);
@@ -150,15 +153,15 @@ class Builder {
   ops::Matrix finish(ops::Matrix m) {
     const ops::MatrixLayout layout = layout_for(m.in);
     if (layout == ops::MatrixLayout::kRows) return m;
-    const size_t before = out_->arena.bytes_used();
+    const size_t before = arena_->bytes_used();
     // The source rows are read once: each block's checkpoint pages are dropped from the resident
     // set as soon as it is converted, so that peak memory is the converted weights plus one
     // block, not plus the matrix (a tied head's source is the 259 MiB embedding) or the
     // checkpoint.
-    ops::Matrix packed =
-        ops::pack_matrix(m, layout, out_->arena, pool_,
-                         [&](int64_t r0, int64_t r1) { release_checkpoint_rows(m, r0, r1); });
-    out_->owned_bytes += out_->arena.bytes_used() - before;
+    ops::Matrix packed = ops::pack_matrix(m, layout, *arena_, pool_, [&](int64_t r0, int64_t r1) {
+      release_checkpoint_rows(m, r0, r1);
+    });
+    out_->owned_bytes += arena_->bytes_used() - before;
     return packed;
   }
 
@@ -216,6 +219,7 @@ class Builder {
   RuntimeWeights* out_;
   ThreadPool* pool_;
   WeightFormat format_ = WeightFormat::kStored;
+  WeightArena* arena_ = nullptr;
   std::vector<std::span<const std::byte>> mappings_;
 };
 
@@ -333,17 +337,18 @@ Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescrip
   auto packed = [](WeightFormat f) {
     return f == WeightFormat::kBF16 || f == WeightFormat::kQ8_0 || f == WeightFormat::kQ4_0;
   };
-  b.set_format(formats.vision);
+  b.set_part(formats.vision, &out->vision_arena);
   build_vision(b, model.config, &out->vision);
   out->vision.bf16_math = packed(formats.vision);
   out->projector.norm_w = b.vector("proj.norm.weight");
   out->projector.norm_b = b.vector("proj.norm.bias");
   out->projector.fc1 = b.linear({"proj.fc1"}, true);
   out->projector.fc2 = b.linear({"proj.fc2"}, true);
-  b.set_format(formats.llm);
+  b.set_part(formats.llm, &out->arena);
   build_llm(b, model.llm, &out->llm);
   out->llm.bf16_math = packed(formats.llm);
-  if (!model.config.quantization && (out->arena.bytes_used() > 0 || !out->owned.empty())) {
+  if (!model.config.quantization &&
+      (out->arena.bytes_used() + out->vision_arena.bytes_used() > 0 || !out->owned.empty())) {
     // Conversion read the checkpoint once; drop those pages from this process's resident set
     // (still-used views, like the embedding, fault back in from the page cache on access).
     // Not for a quantized checkpoint: its matrices are used in place from the mapping (the

@@ -98,9 +98,15 @@ struct RuntimeWeights {
   ProjectorWeights projector;
   LlmWeights llm;
   std::vector<std::unique_ptr<float[]>> owned;  // float32 copies (kF32 only)
-  WeightArena arena;                            // packed and quantized matrices
-  WeightFormats formats;                        // as resolved (never kAuto)
-  size_t owned_bytes = 0;                       // bytes of converted copies (both kinds)
+  WeightArena arena;  // the LLM's packed and quantized matrices, in huge pages for decode
+  // The vision tower's and projector's, in 4 KiB pages. Their products are compute-bound and
+  // read each weight panel from cache many times, so huge pages do not speed them up; but on
+  // this project's VM host a fresh 2 MiB page costs ~5 ms to fault in (the host backs it lazily:
+  // 1 GiB of huge pages took 5–6 s on one thread, 4 KiB pages 0.7 s), which was ~1.5 s of an
+  // InternVL3-1B load.
+  WeightArena vision_arena{WeightArena::Pages::kSmall};
+  WeightFormats formats;   // as resolved (never kAuto)
+  size_t owned_bytes = 0;  // bytes of converted copies (both kinds)
 };
 
 // Weight bytes one decode step reads: every layer's matrices and the output head (not the

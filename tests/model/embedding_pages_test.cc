@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,27 +11,16 @@
 #include "model/model_description.h"
 #include "model/runtime_weights.h"
 #include "support/fixtures.h"
+#include "support/smaps.h"
 
 namespace ivl::model {
 namespace {
 
-// Resident bytes (Rss) of the mapping of this process that contains address p, from
-// /proc/self/smaps; -1 when no mapping contains it.
+// Resident bytes (Rss) of the mapping of this process that contains address p; -1 when no
+// mapping contains it.
 int64_t resident_bytes_of_mapping(const void* p) {
-  const auto addr = reinterpret_cast<uintptr_t>(p);
-  std::ifstream in("/proc/self/smaps");
-  bool inside = false;
-  for (std::string line; std::getline(in, line);) {
-    uintptr_t begin = 0, end = 0;
-    char dash = 0;
-    std::istringstream head(line);
-    if (head >> std::hex >> begin >> dash >> end && dash == '-') {
-      inside = begin <= addr && addr < end;
-    } else if (inside && line.rfind("Rss:", 0) == 0) {
-      return std::stoll(line.substr(4)) * 1024;  // "Rss:   N kB"
-    }
-  }
-  return -1;
+  const int64_t kib = test::smaps_value(p, "Rss:");  // "Rss:   N kB"
+  return kib < 0 ? -1 : kib * 1024;
 }
 
 TEST(EmbeddingPages, LookupsLeaveNoCheckpointPagesResident) {

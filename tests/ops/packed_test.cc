@@ -65,6 +65,31 @@ TEST_P(RowQuant, ErrorIsWithinHalfAStepOfTheBlockScale) {
   for (int64_t i = 64; i < 96; ++i) EXPECT_EQ(back[i], 0.f);
 }
 
+// Values exactly halfway between two codes round to the even one (std::nearbyint's rule).
+TEST_P(RowQuant, HalfwayValuesRoundToTheEvenCode) {
+  const MatrixLayout layout = GetParam();
+  const bool q8 = layout == MatrixLayout::kQ8_0;
+  const int64_t k = 32 * 20;  // one full super-block and a partial one
+  // Each block's first weight fixes its scale at a power of two: q8_0 d = amax / 127 = 2^-7,
+  // q4_0 d = wmax / -8 = 2^-3. The others sit on halves of that step, both signs.
+  const float d = q8 ? 0x1p-7f : 0x1p-3f;
+  std::vector<float> w(k);
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t n = (i * 7) % 31 - 15;  // -15 .. 15
+    w[i] =
+        i % 32 == 0 ? (q8 ? 127 * d : -8 * d) : (static_cast<float>(n % (q8 ? 16 : 8)) + 0.5f) * d;
+  }
+  std::vector<std::byte> q(quant_row_bytes(layout, k));
+  quantize_row(w.data(), k, layout, q.data());
+  std::vector<float> back(k);
+  dequantize_row(q.data(), k, layout, back.data());
+  const float lo = q8 ? -127.f : -8.f, hi = q8 ? 127.f : 7.f;
+  for (int64_t i = 0; i < k; ++i) {
+    const float code = std::clamp(std::nearbyint(w[i] / d), lo, hi);
+    ASSERT_EQ(back[i], code * d) << i << ": " << w[i] / d;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, RowQuant,
                          ::testing::Values(MatrixLayout::kQ8_0, MatrixLayout::kQ4_0));
 
