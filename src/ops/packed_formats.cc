@@ -111,9 +111,19 @@ size_t compact_code_offset(int64_t p, int64_t j) {
 // The window base: codes 1..15 stand for exponent fields base + 1 .. base + 15. Chosen to hold
 // the most nonzero exponent fields of the panel (the highest base on a tie).
 int compact_window_base(const uint16_t* panel, int64_t n) {
+  // Four histograms, summed after: a panel's exponents cluster, and one histogram's increments of
+  // the same count would each wait for the previous one's store.
+  std::array<std::array<int32_t, 256>, 4> counts{};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int64_t u = 0; u < 4; ++u) ++counts[static_cast<size_t>(u)][(panel[i + u] >> 7) & 0xff];
+  }
+  for (; i < n; ++i) ++counts[0][(panel[i] >> 7) & 0xff];
   std::array<int64_t, 257> below{};  // below[e] = number of weights with exponent field < e
-  for (int64_t i = 0; i < n; ++i) ++below[((panel[i] >> 7) & 0xff) + 1];
-  for (size_t e = 1; e < below.size(); ++e) below[e] += below[e - 1];
+  for (size_t e = 1; e < below.size(); ++e) {
+    below[e] =
+        below[e - 1] + counts[0][e - 1] + counts[1][e - 1] + counts[2][e - 1] + counts[3][e - 1];
+  }
   int best_base = 0;
   int64_t best = -1;
   for (int base = 0; base + 15 <= 255; ++base) {
