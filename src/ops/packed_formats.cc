@@ -34,8 +34,8 @@ float round_ties_even(float t) {
   return (t + 0x1.8p23f) - 0x1.8p23f;
 }
 
-// Block b's codes are stored in 8 steps of 4 bytes: step j of lane l = b % 16 of super-block
-// s = b / 16 at 512·s + 4·nsb·j + 4·l (q8_code_offset, with the 4-byte group written at once).
+// A block's codes are stored in 8 steps of 4 consecutive bytes (q8_code_offset): each step's
+// group is placed once and written whole.
 void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   std::byte* scales = dst + k;
@@ -47,20 +47,19 @@ void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
     // Quantize with the scale as it will be stored (fp16), so q and d agree.
     const float d = f16_to_f32(f32_to_f16(amax / 127.f));
     const float inv = d > 0.f ? 1.f / d : 0.f;
-    const int64_t s = b / 16, nsb = std::min<int64_t>(16, nb - 16 * s);
-    int8_t* lane = q + 512 * s + 4 * (b % 16);
     for (int64_t j = 0; j < 8; ++j) {
+      int8_t* group = q + q8_code_offset(b * kQuantBlock + 4 * j, nb);
       for (int64_t e = 0; e < 4; ++e) {
         const float v = std::clamp(round_ties_even(x[4 * j + e] * inv), -127.f, 127.f);
-        lane[4 * nsb * j + e] = static_cast<int8_t>(v);
+        group[e] = static_cast<int8_t>(v);
       }
     }
     store_f16(scales + 2 * b, d);
   }
 }
 
-// As q8_0, with steps 2i and 2i + 1 sharing a byte group (low and high nibbles) at
-// 256·s + 4·nsb·i + 4·l (q4_code_offset).
+// As q8_0, with steps 2i and 2i + 1 sharing a group of 4 bytes (low and high nibbles;
+// q4_code_offset).
 void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
   auto* codes = reinterpret_cast<uint8_t*>(dst);
   std::byte* scales = dst + k / 2;
@@ -76,11 +75,11 @@ void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
     auto code = [&](int64_t i) {
       return static_cast<uint8_t>(std::clamp(round_ties_even(x[i] * inv) + 8.f, 0.f, 15.f));
     };
-    const int64_t s = b / 16, nsb = std::min<int64_t>(16, nb - 16 * s);
-    uint8_t* lane = codes + 256 * s + 4 * (b % 16);
     for (int64_t i = 0; i < 4; ++i) {
+      bool high = false;
+      uint8_t* group = codes + q4_code_offset(b * kQuantBlock + 8 * i, nb, &high);
       for (int64_t e = 0; e < 4; ++e) {
-        lane[4 * nsb * i + e] = static_cast<uint8_t>(code(8 * i + e) | code(8 * i + 4 + e) << 4);
+        group[e] = static_cast<uint8_t>(code(8 * i + e) | code(8 * i + 4 + e) << 4);
       }
     }
     store_f16(scales + 2 * b, d);
