@@ -1,6 +1,7 @@
 #include "core/weight_arena.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 
@@ -34,6 +35,19 @@ std::byte* map_aligned(size_t size, WeightArena::Pages pages) {
 }
 
 }  // namespace
+
+void WeightArena::prefault(std::byte* begin, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  if (bytes == 0) return;
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(begin) / page * page;
+  const uintptr_t end = reinterpret_cast<uintptr_t>(begin) + bytes;
+  madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_WRITE);
+#else
+  (void)begin;
+  (void)bytes;
+#endif
+}
 
 WeightArena::~WeightArena() {
   for (const Chunk& c : chunks_) munmap(c.base, c.size);

@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/half.h"
+#include "core/simd_dispatch.h"
 #include "core/thread_pool.h"
 #include "ops/linear.h"
 
@@ -25,17 +26,19 @@ float load_f16(const std::byte* src) {
   return f16_to_f32(h);
 }
 
-// std::nearbyint in the default rounding mode (ties to even), without its libm call, which was
-// most of the time of quantizing a checkpoint at load: adding and subtracting 1.5 · 2^23 rounds
-// any |t| < 2^22 to an integer exactly (the sum's unit in the last place is 1). Larger values
-// and NaN take nearbyint itself.
+// A block's 32 codes, computed into a local array by branch-free loops the compiler vectorises,
+// then stored in 8 steps of 4 consecutive bytes (q8_code_offset / q4_code_offset).
+//
+// Each value is clamped to the code range before it is rounded, which gives the same code as
+// rounding first (the range's ends are integers) and keeps |t| < 2^22, where adding and
+// subtracting 1.5 · 2^23 rounds to the nearest integer, ties to even, exactly (the sum's unit in
+// the last place is 1) — std::nearbyint without its libm call, which was most of the time of
+// quantizing a checkpoint at load.
 float round_ties_even(float t) {
-  if (!(std::fabs(t) < 0x1p22f)) return std::nearbyint(t);
   return (t + 0x1.8p23f) - 0x1.8p23f;
 }
 
-// A block's codes are stored in 8 steps of 4 consecutive bytes (q8_code_offset): each step's
-// group is placed once and written whole.
+IVL_SIMD_CLONES
 void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   std::byte* scales = dst + k;
@@ -47,19 +50,20 @@ void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
     // Quantize with the scale as it will be stored (fp16), so q and d agree.
     const float d = f16_to_f32(f32_to_f16(amax / 127.f));
     const float inv = d > 0.f ? 1.f / d : 0.f;
+    int8_t codes[kQuantBlock];
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      const float t = std::min(std::max(x[i] * inv, -127.f), 127.f);
+      codes[i] = static_cast<int8_t>(round_ties_even(t));
+    }
     for (int64_t j = 0; j < 8; ++j) {
-      int8_t* group = q + q8_code_offset(b * kQuantBlock + 4 * j, nb);
-      for (int64_t e = 0; e < 4; ++e) {
-        const float v = std::clamp(round_ties_even(x[4 * j + e] * inv), -127.f, 127.f);
-        group[e] = static_cast<int8_t>(v);
-      }
+      std::memcpy(q + q8_code_offset(b * kQuantBlock + 4 * j, nb), codes + 4 * j, 4);
     }
     store_f16(scales + 2 * b, d);
   }
 }
 
-// As q8_0, with steps 2i and 2i + 1 sharing a group of 4 bytes (low and high nibbles;
-// q4_code_offset).
+// As q8_0, with steps 2i and 2i + 1 sharing a group of 4 bytes (low and high nibbles).
+IVL_SIMD_CLONES
 void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
   auto* codes = reinterpret_cast<uint8_t*>(dst);
   std::byte* scales = dst + k / 2;
@@ -72,14 +76,16 @@ void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
     }
     const float d = f16_to_f32(f32_to_f16(wmax / -8.f));
     const float inv = d != 0.f ? 1.f / d : 0.f;
-    auto code = [&](int64_t i) {
-      return static_cast<uint8_t>(std::clamp(round_ties_even(x[i] * inv) + 8.f, 0.f, 15.f));
-    };
+    uint8_t code[kQuantBlock];
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      const float t = std::min(std::max(x[i] * inv, -8.f), 7.f);
+      code[i] = static_cast<uint8_t>(static_cast<int32_t>(round_ties_even(t)) + 8);
+    }
     for (int64_t i = 0; i < 4; ++i) {
       bool high = false;
       uint8_t* group = codes + q4_code_offset(b * kQuantBlock + 8 * i, nb, &high);
       for (int64_t e = 0; e < 4; ++e) {
-        group[e] = static_cast<uint8_t>(code(8 * i + e) | code(8 * i + 4 + e) << 4);
+        group[e] = static_cast<uint8_t>(code[8 * i + e] | code[8 * i + 4 + e] << 4);
       }
     }
     store_f16(scales + 2 * b, d);
@@ -92,6 +98,26 @@ void pack_panel(const float* rows, int64_t n_rows, int64_t k, uint16_t* panel) {
   for (int64_t r = 0; r < n_rows; ++r) {
     for (int64_t c = 0; c < k; ++c) {
       panel[panel_word_index(r, c)] = f32_to_bf16(rows[r * k + c]);
+    }
+  }
+}
+
+// The same panel from bf16 rows, without widening: the words are the source's, except that a
+// signalling NaN is made quiet, as f32_to_bf16 (bf16_to_f32(h)) does. A column pair of a row is
+// one 32-bit word of the source and one of the panel (k is even), copied whole; a row's words go
+// to every 32nd word of the panel.
+IVL_SIMD_CLONES
+void pack_bf16_panel(const std::byte* const* rows, int64_t n_rows, int64_t k, uint16_t* panel) {
+  std::fill(panel, panel + kPanelRows * k, uint16_t{0});
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const std::byte* row = rows[r];
+    for (int64_t p = 0; p < k / 2; ++p) {
+      uint32_t w;
+      std::memcpy(&w, row + 4 * p, 4);
+      const uint32_t low_nan = (w & 0x7fffu) > 0x7f80u ? 0x40u : 0u;
+      const uint32_t high_nan = ((w >> 16) & 0x7fffu) > 0x7f80u ? 0x400000u : 0u;
+      const uint32_t v = w | low_nan | high_nan;
+      std::memcpy(panel + 2 * (p * kPanelRows + r), &v, 4);
     }
   }
 }
@@ -141,6 +167,7 @@ size_t compact_exception_entries_offset(int64_t panels) {
 
 }  // namespace
 
+IVL_SIMD_CLONES
 void compress_panel(const uint16_t* panel, int64_t k, std::byte* dst,
                     std::vector<BF16Exception>* exceptions) {
   const int64_t kp = k / 2;
@@ -150,23 +177,35 @@ void compress_panel(const uint16_t* panel, int64_t k, std::byte* dst,
   std::memcpy(dst, table, sizeof table);
   auto* bytes = reinterpret_cast<uint8_t*>(dst);
   std::fill(bytes + kCompactTableBytes, bytes + compact_panel_bytes(k), uint8_t{0});
+  // One half column pair (32 words) at a time: its sign·mantissa bytes and code nibbles are each
+  // 32 consecutive bytes, filled by a branch-free loop the compiler vectorises; the rare words
+  // outside the window are listed by a second, scalar pass over a half that holds any.
   for (int64_t p = 0; p < kp; ++p) {
+    uint8_t* codes = bytes + compact_code_offset(p, 0);
     for (int64_t h = 0; h < 2; ++h) {
+      const uint16_t* words = panel + p * 64 + h * 32;
+      uint8_t* sign_mantissa = bytes + compact_sign_mantissa_offset(p, h, 0);
+      int outside = 0;
       for (int64_t j = 0; j < 32; ++j) {
-        const uint16_t w = panel[p * 64 + h * 32 + j];
+        const uint16_t w = words[j];
         const int e = (w >> 7) & 0xff;
-        auto sign_mantissa = static_cast<uint8_t>(((w >> 8) & 0x80) | (w & 0x7f));
-        int code = 0;
-        if (e > base && e <= base + 15) {
-          code = e - base;
-        } else if (e != 0) {  // outside the window: +0 here, the value in the list
-          sign_mantissa = 0;
+        const int code = e - base;
+        const bool in_window = code >= 1 && code <= 15;
+        const bool listed = !in_window && e != 0;  // +0 here, the value in the list
+        outside |= listed;
+        sign_mantissa[j] =
+            listed ? uint8_t{0} : static_cast<uint8_t>(((w >> 8) & 0x80) | (w & 0x7f));
+        codes[j] |= static_cast<uint8_t>((in_window ? code : 0) << (4 * h));
+      }
+      if (outside == 0) continue;
+      for (int64_t j = 0; j < 32; ++j) {
+        const uint16_t w = words[j];
+        const int e = (w >> 7) & 0xff;
+        if ((e <= base || e > base + 15) && e != 0) {
           exceptions->push_back({.col = static_cast<uint32_t>(2 * p + j % 2),
                                  .row = static_cast<uint16_t>(16 * h + j / 2),
                                  .bits = w});
         }
-        bytes[compact_sign_mantissa_offset(p, h, j)] = sign_mantissa;
-        bytes[compact_code_offset(p, j)] |= static_cast<uint8_t>(code << (4 * h));
       }
     }
   }
@@ -329,19 +368,33 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
   // kBF16Compact: each panel's exceptions, gathered into one list once all are packed.
   std::vector<std::vector<BF16Exception>> exceptions(
       layout == MatrixLayout::kBF16Compact ? static_cast<size_t>(units) : 0);
+  auto unit_offset = [&](int64_t u) {
+    if (is_quantized_rows(layout)) return static_cast<size_t>(u) * quant_row_bytes(layout, k);
+    if (layout == MatrixLayout::kBF16Compact)
+      return static_cast<size_t>(u) * compact_panel_bytes(k);
+    return static_cast<size_t>(u * kPanelRows * k) * 2;
+  };
   auto run = [&](int64_t u0, int64_t u1) {
+    WeightArena::prefault(dst + unit_offset(u0), unit_offset(u1) - unit_offset(u0));
     std::vector<float> rows(static_cast<size_t>(kPanelRows * k));
     std::vector<uint16_t> panel(layout == MatrixLayout::kBF16Compact ? kPanelRows * k : 0);
     for (int64_t u = u0; u < u1; ++u) {
       if (panels) {
         const int64_t r0 = u * kPanelRows, n = std::min(kPanelRows, src.out - r0);
-        for (int64_t r = 0; r < n; ++r) {
-          widen_row(src.row(r0 + r), src.dtype, k, rows.data() + r * k);
-        }
-        if (layout == MatrixLayout::kBF16Panels) {
-          pack_panel(rows.data(), n, k, reinterpret_cast<uint16_t*>(dst) + u * kPanelRows * k);
+        uint16_t* out = layout == MatrixLayout::kBF16Panels
+                            ? reinterpret_cast<uint16_t*>(dst) + u * kPanelRows * k
+                            : panel.data();
+        if (src.dtype == DType::kBF16) {
+          const std::byte* row_at[kPanelRows];
+          for (int64_t r = 0; r < n; ++r) row_at[r] = src.row(r0 + r);
+          pack_bf16_panel(row_at, n, k, out);
         } else {
-          pack_panel(rows.data(), n, k, panel.data());
+          for (int64_t r = 0; r < n; ++r) {
+            widen_row(src.row(r0 + r), src.dtype, k, rows.data() + r * k);
+          }
+          pack_panel(rows.data(), n, k, out);
+        }
+        if (layout == MatrixLayout::kBF16Compact) {
           compress_panel(panel.data(), k, dst + static_cast<size_t>(u) * compact_panel_bytes(k),
                          &exceptions[static_cast<size_t>(u)]);
         }

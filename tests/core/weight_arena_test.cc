@@ -1,6 +1,8 @@
 #include "core/weight_arena.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -51,6 +53,34 @@ TEST(WeightArena, HugePagesOnlyWhereAsked) {
         << n;
     EXPECT_EQ(test::smaps_value(s, "THPeligible:"), 0) << n;
   }
+}
+
+// Resident pages of [p, p + bytes), as mincore reports them.
+size_t resident_pages(const std::byte* p, size_t bytes) {
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const auto first = reinterpret_cast<uintptr_t>(p) / page * page;
+  const size_t pages = (reinterpret_cast<uintptr_t>(p) + bytes - first + page - 1) / page;
+  std::vector<unsigned char> in_core(pages);
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(first), pages * page, in_core.data()), 0);
+  return static_cast<size_t>(
+      std::count_if(in_core.begin(), in_core.end(), [](unsigned char c) { return (c & 1) != 0; }));
+}
+
+// prefault maps the pages in without writing: data already there stays, the rest reads zero.
+TEST(WeightArena, PrefaultMapsPagesInAndKeepsTheirData) {
+  WeightArena arena(WeightArena::Pages::kSmall);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), n = 64 * page;
+  std::byte* p = arena.allocate(n);
+  std::fill(p + 3 * page + 7, p + 5 * page, std::byte{0x5a});  // two pages written
+  EXPECT_EQ(resident_pages(p, n), 2u);
+  WeightArena::prefault(p + page + 100, 40 * page);  // an unaligned start, over the written part
+  EXPECT_EQ(resident_pages(p + page, 41 * page), 41u);
+  EXPECT_LT(resident_pages(p, n), 64u);  // outside the range: as it was
+  for (size_t i = 0; i < n; ++i) {
+    const bool written = i >= 3 * page + 7 && i < 5 * page;
+    ASSERT_EQ(p[i], written ? std::byte{0x5a} : std::byte{0}) << i;
+  }
+  WeightArena::prefault(p, 0);  // nothing to do
 }
 
 }  // namespace

@@ -64,6 +64,64 @@ TEST(BF16Compact, RebuildsEveryWeightBitForBit) {
   }
 }
 
+// Loading packs bf16 rows by copying their words (no widening to float32 and rounding back):
+// the panels and exception lists must be byte for byte those of the float32 path, which rounds
+// the same values to bf16 — signalling NaNs made quiet, as that rounding does — for a source in
+// two row segments, a partial last panel, with and without threads.
+TEST(BF16Compact, Bf16RowsPackLikeTheirFloatValues) {
+  const int64_t out = 70, k = 192, split = 40;
+  const std::vector<float> w = random_values(static_cast<size_t>(out * k), 13, 0.02f);
+  std::vector<uint16_t> bits(w.size());
+  for (size_t i = 0; i < w.size(); ++i) bits[i] = f32_to_bf16(w[i]);
+  const uint16_t specials[] = {0x7f81, 0xff81, 0x7fbf, 0x7fc1, 0xffff, 0x7f80, 0xff80,
+                               0x0001, 0x8000, 0x0000, 0x7f7f, 0x4780, 0x0080};
+  for (size_t i = 0; i < std::size(specials); ++i) bits[i * 997 % bits.size()] = specials[i];
+  std::vector<float> widened(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) widened[i] = bf16_to_f32(bits[i]);
+
+  std::vector<std::byte> bf16_store, f32_store;
+  auto two_segments = [&](const std::byte* data, DType dtype, size_t row_bytes) {
+    Matrix m;
+    m.dtype = dtype;
+    m.in = k;
+    // Rows [split, out) first in memory, so the segments are not one contiguous run.
+    std::vector<std::byte>& store = dtype == DType::kBF16 ? bf16_store : f32_store;
+    store.assign(data + split * row_bytes, data + out * row_bytes);
+    store.insert(store.end(), data, data + split * row_bytes);
+    m.append(store.data() + (out - split) * row_bytes, split);
+    m.append(store.data(), out - split);
+    m.out = out;
+    return m;
+  };
+  const Matrix from_bf16 = two_segments(reinterpret_cast<const std::byte*>(bits.data()),
+                                        DType::kBF16, static_cast<size_t>(k) * 2);
+  const Matrix from_f32 = two_segments(reinterpret_cast<const std::byte*>(widened.data()),
+                                       DType::kF32, static_cast<size_t>(k) * 4);
+  ThreadPool pool(2);
+  for (const MatrixLayout layout : {MatrixLayout::kBF16Panels, MatrixLayout::kBF16Compact}) {
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << " threads "
+                                      << (p == nullptr ? 0 : 2));
+      WeightArena arena;
+      const Matrix a = pack_matrix(from_bf16, layout, arena, p);
+      const Matrix b = pack_matrix(from_f32, layout, arena, p);
+      const size_t n = packed_bytes(layout, out, k);
+      ASSERT_TRUE(std::equal(a.packed, a.packed + n, b.packed));
+      if (layout == MatrixLayout::kBF16Compact) {
+        ASSERT_EQ(compact_exception_bytes(a), compact_exception_bytes(b));
+        ptrdiff_t listed = 0;  // NaNs, infinities and 2^16 lie outside any window of these values
+        for (int64_t panel = 0; panel < panel_count(out); ++panel) {
+          const CompactExceptionList e = compact_exceptions(a, panel);
+          listed += e.end - e.begin;
+        }
+        EXPECT_GE(listed, 8);
+        EXPECT_TRUE(
+            std::equal(a.exceptions, a.exceptions + compact_exception_bytes(a), b.exceptions));
+      }
+    }
+  }
+}
+
 // Nine in ten weights near 0.01, one in ten near 1e4: the window holds the small ones, and every
 // large one (13 binades above them) is an exception. The products are then mostly the
 // exceptions', so a missing or misplaced exception shows far above the tolerance. Every kernel
