@@ -556,6 +556,24 @@ void BM_PackMatrix(benchmark::State& state, MatrixLayout layout, int64_t in, int
   state.counters["source_GB/s"] = rate(2e-9 * static_cast<double>(out * in), state);
 }
 
+// The quantizer's own work, without fresh memory: bf16 rows [256, in] into a resident output
+// buffer (what `internvl quantize` does per block of rows); one thread.
+void BM_QuantizeRows(benchmark::State& state, MatrixLayout layout, int64_t in) {
+  constexpr int64_t rows = 256;
+  std::vector<float> w = random_floats(rows * in, 20);
+  std::vector<uint16_t> src(w.size());
+  ivl::ops::to_bf16(w.data(), static_cast<int64_t>(w.size()), src.data());
+  std::vector<std::byte> dst(ivl::ops::quant_row_bytes(layout, in) * rows);
+  std::vector<float> scratch(static_cast<size_t>(in));
+  for (auto _ : state) {
+    ivl::ops::quantize_rows(reinterpret_cast<const std::byte*>(src.data()), DType::kBF16, rows, in,
+                            layout, dst.data(), scratch.data());
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["source_GB/s"] = rate(2e-9 * static_cast<double>(rows * in), state);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Registration (in this order: benchmarks sharing weights are adjacent).
 
@@ -648,6 +666,13 @@ void register_all() {
                     product_name("BM_PackMatrix", c.format, c.in, c.out, c.what).c_str(),
                     BM_PackMatrix, c.layout, c.in, c.out))
         ->Unit(benchmark::kMillisecond);
+  }
+  for (const PackCase& c : pack) {
+    if (!ivl::ops::is_quantized_rows(c.layout)) continue;
+    benchmark::RegisterBenchmark(
+        (std::string("BM_QuantizeRows/") + c.format + "/" + std::to_string(c.in)).c_str(),
+        BM_QuantizeRows, c.layout, c.in)
+        ->Unit(benchmark::kMicrosecond);
   }
   const std::string panel_shape =
       "/" + std::to_string(kPanelM) + "x" + std::to_string(kPanelK) + "x" + std::to_string(kPanelN);
