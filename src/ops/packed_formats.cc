@@ -26,7 +26,7 @@ float load_f16(const std::byte* src) {
   return f16_to_f32(h);
 }
 
-// A block's 32 codes, computed into a local array by branch-free loops the compiler vectorises,
+// A block's 32 codes, computed into a local array by a branch-free loop the compiler vectorises,
 // then stored in 8 steps of 4 consecutive bytes (q8_code_offset / q4_code_offset).
 //
 // Each value is clamped to the code range before it is rounded, which gives the same code as
