@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -224,12 +225,31 @@ class Quantizer {
       buffer_.resize(static_cast<size_t>(std::min(block, rows)) * dst_row);
       for (int64_t r0 = 0; r0 < rows; r0 += block) {
         const int64_t n = std::min(block, rows - r0);
+        // The first row of the block that does not fit (each part reports its first).
+        std::mutex unfit_mutex;
+        int64_t unfit_row = n;
+        ops::BlockFit unfit = ops::BlockFit::kFits;
         pool_.parallel_for(n, [&](int64_t a, int64_t b) {
           std::vector<float> scratch(static_cast<size_t>(in));
-          ops::quantize_rows(src.data + static_cast<size_t>(r0 + a) * src_row, src.dtype, b - a, in,
-                             t.plan.layout, buffer_.data() + static_cast<size_t>(a) * dst_row,
-                             scratch.data());
+          const ops::UnfitRow u = ops::quantize_rows(
+              src.data + static_cast<size_t>(r0 + a) * src_row, src.dtype, b - a, in, t.plan.layout,
+              buffer_.data() + static_cast<size_t>(a) * dst_row, scratch.data());
+          const std::lock_guard<std::mutex> lock(unfit_mutex);
+          if (u.any() && a + u.row < unfit_row) {
+            unfit_row = a + u.row;
+            unfit = u.fit;
+          }
         });
+        if (unfit != ops::BlockFit::kFits) {
+          const Status s =
+              ops::unquantizable("tensor '" + t.name + "' row " + std::to_string(r0 + unfit_row),
+                                 unfit, t.plan.layout);
+          return s.code() == StatusCode::kUnsupported
+                     ? Status(s.code(), s.message() +
+                                            "; it cannot be quantized (load the float "
+                                            "checkpoint with --quant bf16 instead)")
+                     : s;
+        }
         out.write(reinterpret_cast<const char*>(buffer_.data()),
                   static_cast<std::streamsize>(static_cast<size_t>(n) * dst_row));
         release_resident_pages(

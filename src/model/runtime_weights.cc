@@ -10,6 +10,10 @@
 namespace ivl::model {
 namespace {
 
+// How a user asks for each part's format (named in error messages).
+constexpr const char* kLlmFormatOption = "--quant / EngineOptions::llm_weights";
+constexpr const char* kVisionFormatOption = "--vision-quant / EngineOptions::vision_weights";
+
 class Builder {
  public:
   Builder(const ModelDescription& model, RuntimeWeights* out, ThreadPool* pool)
@@ -41,11 +45,17 @@ class Builder {
     return true;
   }
 
-  // Matrices appended from now on are converted to `format`, into `arena`.
-  void set_part(WeightFormat format, WeightArena* arena) {
+  // Matrices appended from now on are converted to `format`, into `arena`; `option` is how a
+  // user asks for this part's format (for error messages).
+  void set_part(WeightFormat format, WeightArena* arena, const char* option) {
     format_ = format;
     arena_ = arena;
+    option_ = option;
   }
+
+  // The first conversion error; once there is one, no more matrices are converted.
+  const Status& status() const { return status_; }
+  bool ok() const { return status_.ok(); }
 
   const WeightRef& ref(const std::string& name) const {
     const WeightRef* r = table_.find(name);
@@ -142,27 +152,54 @@ class Builder {
       }
       ops::Matrix part;
       append(&part, name);
-      const ops::Matrix packed = finish(std::move(part));
+      const ops::Matrix packed = finish(std::move(part), {name});
+      if (!ok()) return m;
       IVL_CHECK(packed.layout == layout && packed.segments.size() == 1);
       m.append(packed.segments[0].data, packed.out);
     }
     return m;
   }
 
-  // Packs m into the current format's layout (or the nearest that fits its shape).
-  ops::Matrix finish(ops::Matrix m) {
+  // Packs m, the rows of weights `names` in that order, into the current format's layout (or the
+  // nearest that fits its shape). After an error (kept in status()) returns m unconverted.
+  ops::Matrix finish(ops::Matrix m, const std::vector<std::string>& names) {
     const ops::MatrixLayout layout = layout_for(m.in);
-    if (layout == ops::MatrixLayout::kRows) return m;
+    if (layout == ops::MatrixLayout::kRows || !ok()) return m;
     const size_t before = arena_->bytes_used();
     // The source rows are read once: each block's checkpoint pages are dropped from the resident
     // set as soon as it is converted, so that peak memory is the converted weights plus one
     // block, not plus the matrix (a tied head's source is the 259 MiB embedding) or the
     // checkpoint.
-    ops::Matrix packed = ops::pack_matrix(m, layout, *arena_, pool_, [&](int64_t r0, int64_t r1) {
-      release_checkpoint_rows(m, r0, r1);
-    });
+    Result<ops::Matrix> packed = ops::pack_matrix(
+        m, layout, *arena_, pool_,
+        [&](int64_t r0, int64_t r1) { release_checkpoint_rows(m, r0, r1); },
+        [&](int64_t row) { return source_row(names, row); });
     out_->owned_bytes += arena_->bytes_used() - before;
-    return packed;
+    if (!packed.ok()) {
+      const Status& s = packed.status();
+      status_ =
+          s.code() == StatusCode::kUnsupported
+              ? Status(s.code(), s.message() + "; load this part as bf16 (" + option_ + ") instead")
+              : s;
+      return m;
+    }
+    return std::move(packed).value();
+  }
+
+  // "tensor 'model.layers.3.mlp.up_proj.weight' row 17": where row `row` of the matrix made of
+  // the rows of weights `names`, in that order, lies in the checkpoint.
+  std::string source_row(const std::vector<std::string>& names, int64_t row) const {
+    for (const std::string& name : names) {
+      const WeightRef& r = ref(name);
+      for (const RowRange& rr : row_ranges(r)) {
+        if (row < rr.end - rr.begin) {
+          return "tensor '" + r.source_name + "' row " + std::to_string(rr.begin + row);
+        }
+        row -= rr.end - rr.begin;
+      }
+    }
+    IVL_CHECK_MSG(false, "source_row: past the matrix's rows");
+    return {};
   }
 
   // Drops the checkpoint pages of rows [r0, r1) of m (a kRows matrix), segment by segment.
@@ -191,7 +228,7 @@ class Builder {
       l.w = quantized(names);
     } else {
       for (const std::string& n : names) append(&l.w, n);
-      l.w = finish(std::move(l.w));
+      l.w = finish(std::move(l.w), names);
     }
     if (bias) {
       for (const std::string& p : parts) {
@@ -211,7 +248,7 @@ class Builder {
 
   ops::Matrix matrix(const std::string& name) {
     if (ref(name).quantized()) return quantized({name});
-    return finish(table(name));
+    return finish(table(name), {name});
   }
 
  private:
@@ -220,6 +257,8 @@ class Builder {
   ThreadPool* pool_;
   WeightFormat format_ = WeightFormat::kStored;
   WeightArena* arena_ = nullptr;
+  const char* option_ = "";
+  Status status_;
   std::vector<std::span<const std::byte>> mappings_;
 };
 
@@ -228,7 +267,7 @@ void build_vision(Builder& b, const io::ModelConfig& c, VisionWeights* v) {
   v->patch.bias = b.vector("vit.patch_embed.bias");
   v->cls = b.vector("vit.cls_token");
   v->pos = b.stored_vector("vit.pos_embed");
-  for (int64_t i = 0; i < c.vision.num_layers; ++i) {
+  for (int64_t i = 0; i < c.vision.num_layers && b.ok(); ++i) {
     const std::string p = "vit.L" + std::to_string(i) + ".";
     VitLayerWeights l;
     l.norm1_w = b.vector(p + "norm1.weight");
@@ -253,7 +292,7 @@ void build_llm(Builder& b, const LlmSpec& s, LlmWeights* w) {
   w->embed_in_checkpoint = b.in_checkpoint(w->embed);
   w->final_norm = b.vector("llm.final_norm.weight");
   w->head = b.matrix(b.has("llm.head.weight") ? "llm.head.weight" : "llm.embed.weight");
-  for (int64_t i = 0; i < s.num_layers; ++i) {
+  for (int64_t i = 0; i < s.num_layers && b.ok(); ++i) {
     const std::string p = "llm.L" + std::to_string(i) + ".";
     LlmLayerWeights l;
     l.attn_norm = b.vector(p + "attn_norm.weight");
@@ -290,10 +329,9 @@ Result<WeightFormats> resolve_formats(const io::ModelConfig& config, WeightForma
     vision = config.quantization->vision;
   }
   // What kAuto means for a float part (see runtime_weights.h for why).
-  for (const Part& p :
-       {Part{&asked.llm, llm, "LLM", "--quant / EngineOptions::llm_weights", WeightFormat::kBF16},
-        Part{&asked.vision, vision, "vision tower and projector",
-             "--vision-quant / EngineOptions::vision_weights", WeightFormat::kQ8_0}}) {
+  for (const Part& p : {Part{&asked.llm, llm, "LLM", kLlmFormatOption, WeightFormat::kBF16},
+                        Part{&asked.vision, vision, "vision tower and projector",
+                             kVisionFormatOption, WeightFormat::kQ8_0}}) {
     WeightFormat file = WeightFormat::kAuto;
     if (p.in_file == io::QuantizedFormat::kQ8_0) file = WeightFormat::kQ8_0;
     if (p.in_file == io::QuantizedFormat::kQ4_0) file = WeightFormat::kQ4_0;
@@ -337,15 +375,16 @@ Result<std::unique_ptr<RuntimeWeights>> build_runtime_weights(const ModelDescrip
   auto packed = [](WeightFormat f) {
     return f == WeightFormat::kBF16 || f == WeightFormat::kQ8_0 || f == WeightFormat::kQ4_0;
   };
-  b.set_part(formats.vision, &out->vision_arena);
+  b.set_part(formats.vision, &out->vision_arena, kVisionFormatOption);
   build_vision(b, model.config, &out->vision);
   out->vision.bf16_math = packed(formats.vision);
   out->projector.norm_w = b.vector("proj.norm.weight");
   out->projector.norm_b = b.vector("proj.norm.bias");
   out->projector.fc1 = b.linear({"proj.fc1"}, true);
   out->projector.fc2 = b.linear({"proj.fc2"}, true);
-  b.set_part(formats.llm, &out->arena);
-  build_llm(b, model.llm, &out->llm);
+  b.set_part(formats.llm, &out->arena, kLlmFormatOption);
+  if (b.ok()) build_llm(b, model.llm, &out->llm);
+  if (!b.ok()) return b.status().with_context(model.dir.string());
   out->llm.bf16_math = packed(formats.llm);
   if (!model.config.quantization &&
       (out->arena.bytes_used() + out->vision_arena.bytes_used() > 0 || !out->owned.empty())) {

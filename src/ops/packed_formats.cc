@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/check.h"
@@ -38,48 +40,74 @@ float round_ties_even(float t) {
   return (t + 0x1.8p23f) - 0x1.8p23f;
 }
 
+// Whether a block fits (BlockFit), from what its quantizer saw: a NaN, the magnitude of its
+// largest weight, the scale as stored. A block that does not fit is stored as zeros (codes and
+// scale) by the quantizer, so that the row's bytes are defined though the caller reports it.
+BlockFit block_fit(bool has_nan, float largest, float stored_scale) {
+  if (has_nan || std::isinf(largest)) return BlockFit::kNotFinite;
+  if (std::isinf(stored_scale)) return BlockFit::kScaleOverflow;
+  return BlockFit::kFits;
+}
+
 IVL_SIMD_CLONES
-void quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
+BlockFit quantize_q8_0(const float* w, int64_t k, std::byte* dst) {
   auto* q = reinterpret_cast<int8_t*>(dst);
   std::byte* scales = dst + k;
   const int64_t nb = k / kQuantBlock;
+  BlockFit row_fit = BlockFit::kFits;
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = w + b * kQuantBlock;
-    float amax = 0.f;
+    float amax = 0.f;  // NaNs are skipped here (std::max keeps its first argument) ...
     for (int64_t i = 0; i < kQuantBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
     // Quantize with the scale as it will be stored (fp16), so q and d agree.
-    const float d = f16_to_f32(f32_to_f16(amax / 127.f));
+    float d = f16_to_f32(f32_to_f16(amax / 127.f));
     const float inv = d > 0.f ? 1.f / d : 0.f;
     int8_t codes[kQuantBlock];
+    int has_nan = 0;  // ... and found here. The clamp's order turns NaN into -127: no UB below.
     for (int64_t i = 0; i < kQuantBlock; ++i) {
-      const float t = std::min(std::max(x[i] * inv, -127.f), 127.f);
+      has_nan |= x[i] != x[i];
+      const float t = std::min(127.f, std::max(-127.f, x[i] * inv));
       codes[i] = static_cast<int8_t>(round_ties_even(t));
+    }
+    if (const BlockFit fit = block_fit(has_nan != 0, amax, d); fit != BlockFit::kFits) {
+      std::fill(codes, codes + kQuantBlock, int8_t{0});
+      d = 0.f;
+      if (row_fit == BlockFit::kFits) row_fit = fit;
     }
     for (int64_t j = 0; j < 8; ++j) {
       std::memcpy(q + q8_code_offset(b * kQuantBlock + 4 * j, nb), codes + 4 * j, 4);
     }
     store_f16(scales + 2 * b, d);
   }
+  return row_fit;
 }
 
 // As q8_0, with steps 2i and 2i + 1 sharing a group of 4 bytes (low and high nibbles).
 IVL_SIMD_CLONES
-void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
+BlockFit quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
   auto* codes = reinterpret_cast<uint8_t*>(dst);
   std::byte* scales = dst + k / 2;
   const int64_t nb = k / kQuantBlock;
+  BlockFit row_fit = BlockFit::kFits;
   for (int64_t b = 0; b < nb; ++b) {
     const float* x = w + b * kQuantBlock;
-    float wmax = 0.f;
+    float wmax = 0.f;  // NaNs are skipped here (a comparison with NaN is false) ...
     for (int64_t i = 0; i < kQuantBlock; ++i) {
       if (std::fabs(x[i]) > std::fabs(wmax)) wmax = x[i];
     }
-    const float d = f16_to_f32(f32_to_f16(wmax / -8.f));
+    float d = f16_to_f32(f32_to_f16(wmax / -8.f));
     const float inv = d != 0.f ? 1.f / d : 0.f;
     uint8_t code[kQuantBlock];
+    int has_nan = 0;  // ... and found here. The clamp's order turns NaN into -8: no UB below.
     for (int64_t i = 0; i < kQuantBlock; ++i) {
-      const float t = std::min(std::max(x[i] * inv, -8.f), 7.f);
+      has_nan |= x[i] != x[i];
+      const float t = std::min(7.f, std::max(-8.f, x[i] * inv));
       code[i] = static_cast<uint8_t>(static_cast<int32_t>(round_ties_even(t)) + 8);
+    }
+    if (const BlockFit fit = block_fit(has_nan != 0, wmax, d); fit != BlockFit::kFits) {
+      std::fill(code, code + kQuantBlock, uint8_t{8});  // code 8 is the value 0
+      d = 0.f;
+      if (row_fit == BlockFit::kFits) row_fit = fit;
     }
     for (int64_t i = 0; i < 4; ++i) {
       bool high = false;
@@ -90,6 +118,7 @@ void quantize_q4_0(const float* w, int64_t k, std::byte* dst) {
     }
     store_f16(scales + 2 * b, d);
   }
+  return row_fit;
 }
 
 // Panel `p` of a kBF16Panels matrix from float rows (RNE to bf16; rows past `out` are zero).
@@ -297,27 +326,41 @@ bool layout_fits(MatrixLayout layout, int64_t in) {
   return false;
 }
 
-void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst) {
-  if (layout == MatrixLayout::kQ8_0) {
-    quantize_q8_0(w, k, dst);
-  } else {
-    IVL_CHECK(layout == MatrixLayout::kQ4_0);
-    quantize_q4_0(w, k, dst);
+BlockFit quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst) {
+  if (layout == MatrixLayout::kQ8_0) return quantize_q8_0(w, k, dst);
+  IVL_CHECK(layout == MatrixLayout::kQ4_0);
+  return quantize_q4_0(w, k, dst);
+}
+
+Status unquantizable(const std::string& where, BlockFit fit, MatrixLayout layout) {
+  IVL_CHECK(fit != BlockFit::kFits && is_quantized_rows(layout));
+  const bool q8 = layout == MatrixLayout::kQ8_0;
+  const std::string format = q8 ? "q8_0" : "q4_0";
+  if (fit == BlockFit::kNotFinite) {
+    return Status::corrupt(where + " holds a NaN or infinite weight, which " + format +
+                           " cannot store (trained weights have none: the file looks damaged; "
+                           "copy or download it again)");
   }
+  return Status::unsupported(where + " holds weights too large for " + format +
+                             ": a block's fp16 scale (max |w| / " + (q8 ? "127" : "8") +
+                             ") would exceed 65504, i.e. |w| beyond about " +
+                             (q8 ? "8.3e6" : "5.2e5"));
 }
 
 MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in) {
   return is_quantized_rows(layout) && layout_fits(layout, in) ? layout : MatrixLayout::kRows;
 }
 
-void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, MatrixLayout layout,
-                   std::byte* dst, float* scratch) {
+UnfitRow quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in,
+                       MatrixLayout layout, std::byte* dst, float* scratch) {
   const size_t src_row = static_cast<size_t>(in) * dtype_size(dtype);
   const size_t dst_row = quant_row_bytes(layout, in);
   for (int64_t r = 0; r < rows; ++r) {
     widen_row(src + static_cast<size_t>(r) * src_row, dtype, in, scratch);
-    quantize_row(scratch, in, layout, dst + static_cast<size_t>(r) * dst_row);
+    const BlockFit fit = quantize_row(scratch, in, layout, dst + static_cast<size_t>(r) * dst_row);
+    if (fit != BlockFit::kFits) return {.row = r, .fit = fit};
   }
+  return {};
 }
 
 void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w) {
@@ -349,8 +392,10 @@ void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float*
   }
 }
 
-Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool,
-                   const std::function<void(int64_t r0, int64_t r1)>& rows_done) {
+Result<Matrix> pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena,
+                           ThreadPool* pool,
+                           const std::function<void(int64_t r0, int64_t r1)>& rows_done,
+                           const std::function<std::string(int64_t row)>& row_name) {
   IVL_CHECK(src.layout == MatrixLayout::kRows && layout != MatrixLayout::kRows);
   IVL_CHECK(layout_fits(layout, src.in));
   Matrix m;
@@ -375,6 +420,9 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
   auto unit_out = [&](int64_t u) { return dst + packed_bytes(layout, u * unit_rows, k); };
   // bf16 rows go into panels as they are; other sources are widened to float rows first.
   const bool widen = !(panels && src.dtype == DType::kBF16);
+  // The first row that does not quantize (quantized layouts only; set by any thread).
+  std::mutex unfit_mutex;
+  UnfitRow unfit;
   auto run = [&](int64_t u0, int64_t u1) {
     WeightArena::prefault(unit_out(u0), static_cast<size_t>(unit_out(u1) - unit_out(u0)));
     std::vector<float> rows(widen ? static_cast<size_t>(unit_rows * k) : 0);
@@ -399,7 +447,13 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
           compress_panel(panel.data(), k, unit_out(u), &exceptions[static_cast<size_t>(u)]);
         }
       } else {
-        quantize_rows(src.row(u), src.dtype, 1, k, layout, unit_out(u), rows.data());
+        const UnfitRow row =
+            quantize_rows(src.row(u), src.dtype, 1, k, layout, unit_out(u), rows.data());
+        if (row.any()) {
+          const std::lock_guard<std::mutex> lock(unfit_mutex);
+          if (!unfit.any() || u < unfit.row) unfit = {.row = u, .fit = row.fit};
+          return;
+        }
       }
     }
   };
@@ -413,6 +467,10 @@ Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, T
       pool->parallel_for(b1 - b0, [&](int64_t u0, int64_t u1) { run(b0 + u0, b0 + u1); });
     } else {
       run(b0, b1);
+    }
+    if (unfit.any()) {
+      return unquantizable(row_name ? row_name(unfit.row) : "row " + std::to_string(unfit.row),
+                           unfit.fit, layout);
     }
     if (rows_done) rows_done(b0 * unit_rows, std::min(src.out, b1 * unit_rows));
   }

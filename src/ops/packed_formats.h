@@ -52,10 +52,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "core/weight_arena.h"
+#include "ivl/status.h"
 #include "ops/matrix.h"
 
 namespace ivl::ops {
@@ -90,15 +92,37 @@ MatrixLayout quantized_layout_for(MatrixLayout layout, int64_t in);
 // rows_done (optional) is called with each block's source rows [r0, r1) once they have been
 // read for the last time (the loader drops their checkpoint pages there, so that a large matrix
 // is never resident whole beside its converted copy).
+// The bf16 layouts hold any bf16 value (NaN and infinity too, as the checkpoint has them); the
+// quantized ones fail on the first row that does not fit (unquantizable: "<row_name(R)> holds
+// ...", by default "row R"). The arena memory taken is not given back.
 inline constexpr size_t kPackBlockBytes = size_t{16} << 20;
-Matrix pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena, ThreadPool* pool,
-                   const std::function<void(int64_t r0, int64_t r1)>& rows_done = {});
+Result<Matrix> pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& arena,
+                           ThreadPool* pool,
+                           const std::function<void(int64_t r0, int64_t r1)>& rows_done = {},
+                           const std::function<std::string(int64_t row)>& row_name = {});
+
+// Whether a block of 32 weights can be quantized. kNotFinite: a weight is NaN or infinite (a
+// block scale cannot code it). kScaleOverflow: the block's scale (max |w| / 127 for q8_0, / 8 for
+// q4_0) rounds beyond fp16's largest value, 65504 — weights of magnitude ≳ 8.3e6 (q8_0) or
+// ≳ 5.2e5 (q4_0), which no trained checkpoint holds.
+enum class BlockFit { kFits, kNotFinite, kScaleOverflow };
+// The error for a row (`where`: "row 17", "tensor X row 17") that does not fit `layout`:
+// kCorruptData for a non-finite weight, kUnsupported for an overflowing scale.
+Status unquantizable(const std::string& where, BlockFit fit, MatrixLayout layout);
+
+// The first of a run of rows that does not fit (row -1: all fit).
+struct UnfitRow {
+  int64_t row = -1;
+  BlockFit fit = BlockFit::kFits;
+  bool any() const { return row >= 0; }
+};
 
 // Quantizes `rows` consecutive rows of `in` elements of float `dtype` (F32, BF16, F16) at src
 // into the row layout (q8_0 or q4_0) at dst: exactly what pack_matrix does for each row (the
-// quantizer of `internvl quantize`). `scratch` holds at least `in` floats.
-void quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in, MatrixLayout layout,
-                   std::byte* dst, float* scratch);
+// quantizer of `internvl quantize`). `scratch` holds at least `in` floats. Stops at the first row
+// that does not fit and returns it (index in [0, rows)).
+UnfitRow quantize_rows(const std::byte* src, DType dtype, int64_t rows, int64_t in,
+                       MatrixLayout layout, std::byte* dst, float* scratch);
 
 // Where the code of weight i of a row with K = 32·nb weights lives (see the layout above).
 inline int64_t q8_code_offset(int64_t i, int64_t nb) {
@@ -151,8 +175,9 @@ void patch_exceptions(CompactExceptionList exceptions, uint16_t* panel);
 void add_exception_products(CompactExceptionList exceptions, const uint16_t* a, int64_t lda,
                             int64_t m, float* c, int64_t ldc);
 
-// Quantizes one row of K float weights into the row layout (q8_0 or q4_0) at dst.
-void quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst);
+// Quantizes one row of K float weights into the row layout (q8_0 or q4_0) at dst; returns the
+// kind of the first block that does not fit (kFits: all do). Such blocks are stored as zeros.
+BlockFit quantize_row(const float* w, int64_t k, MatrixLayout layout, std::byte* dst);
 // Inverse: the float weights of one quantized row (exact: d · q in float32).
 void dequantize_row(const std::byte* src, int64_t k, MatrixLayout layout, float* w);
 

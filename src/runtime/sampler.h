@@ -29,6 +29,10 @@ class Sampler {
   std::vector<uint8_t> seen_;                          // per-token marks for the penalties
 };
 
+// Whether every logit is finite. A NaN or infinity means the model's arithmetic broke down
+// (weights holding NaN or infinity, say): argmax and sampling would pick arbitrary tokens.
+bool all_finite(std::span<const float> logits);
+
 // log-softmax of `logits` at `id`, and the top-k (id, logprob) pairs, highest first.
 float log_softmax_at(std::span<const float> logits, int32_t id);
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int k);

@@ -150,6 +150,13 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
       r.finish_reason = FinishReason::kCancelled;
       break;
     }
+    if (!all_finite(logits)) {
+      return Status::corrupt(
+          "the model computed non-finite logits (NaN or infinity) for generated token " +
+          std::to_string(step + 1) +
+          "; its weights likely hold NaN or infinite values (a damaged checkpoint: copy or "
+          "download it again)");
+    }
     GeneratedToken tok;
     if (request.sampling.logprobs > 0) tok.top = top_logprobs(logits, request.sampling.logprobs);
     std::vector<float> raw = request.sampling.logprobs > 0 ? logits : std::vector<float>();

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "cli/cli_runner.h"
+#include "core/half.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
@@ -374,6 +375,111 @@ TEST_F(BadQuantized, AnotherFormatAtLoad) {
   const Status s = load_status(q8(), WeightFormat::kAuto, WeightFormat::kBF16);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
   EXPECT_TRUE(load_status(q8(), WeightFormat::kQ8_0, WeightFormat::kStored).ok());
+}
+
+// --- Float weights a quantized format cannot hold --------------------------------------------
+
+// A copy of float fixture model `model` (one safetensors file) in which element (row, col) of
+// tensor `name` is `value` (in the tensor's dtype).
+fs::path with_weight(const std::string& model, const std::string& scratch, const std::string& name,
+                     int64_t row, int64_t col, float value) {
+  const fs::path src = test::fixture("models/" + model);
+  const fs::path dir = test::scratch_dir(scratch) / "m";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(src)) {
+    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
+  }
+  auto f = io::SafetensorsFile::open((src / "model.safetensors").string());
+  EXPECT_TRUE(f.ok()) << f.status().to_string();
+  if (!f.ok()) return dir;
+  std::vector<io::TensorToWrite> tensors;
+  bool found = false;
+  for (const std::string& n : (*f)->names()) {
+    const TensorView* v = (*f)->find(n);
+    io::TensorToWrite t{.name = n, .dtype = v->dtype, .shape = v->shape, .data = {}};
+    t.data.assign(v->data, v->data + v->nbytes());
+    if (n == name) {
+      found = true;
+      EXPECT_EQ(v->dtype, DType::kBF16);
+      const uint16_t bits = f32_to_bf16(value);
+      std::memcpy(t.data.data() + 2 * (row * v->shape[1] + col), &bits, 2);
+    }
+    tensors.push_back(std::move(t));
+  }
+  EXPECT_TRUE(found) << name;
+  EXPECT_TRUE(io::write_safetensors((dir / "model.safetensors").string(), tensors).ok());
+  return dir;
+}
+
+// Quantizing at load names the checkpoint tensor and row (the vision k_proj is fused after
+// q_proj's 32 rows: its own row 5 is reported), says what to do, and the float formats still load
+// the file.
+TEST(UnquantizableWeights, LoadNamesTheTensorAndRow) {
+  const std::string k_proj = "model.vision_tower.encoder.layer.0.attention.k_proj.weight";
+  const fs::path nan_dir =
+      with_weight("tiny-internvl35-qwen3-v-hf", "unquantizable_nan", k_proj, 5, 7, NAN);
+  for (WeightFormat f : {WeightFormat::kQ8_0, WeightFormat::kQ4_0}) {
+    const Status s = load_status(nan_dir, WeightFormat::kBF16, f);
+    EXPECT_EQ(s.code(), StatusCode::kCorruptData) << s.to_string();
+    EXPECT_NE(s.message().find(nan_dir.string()), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("tensor '" + k_proj + "' row 5 holds a NaN or infinite weight"),
+              std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find("download it again"), std::string::npos) << s.message();
+  }
+  EXPECT_TRUE(load_status(nan_dir, WeightFormat::kBF16, WeightFormat::kBF16).ok());
+
+  const std::string fc1 = "model.vision_tower.encoder.layer.1.mlp.fc1.weight";
+  const fs::path big_dir =
+      with_weight("tiny-internvl35-qwen3-v-hf", "unquantizable_big", fc1, 90, 31, 2e7f);
+  const Status s = load_status(big_dir, WeightFormat::kBF16, WeightFormat::kQ8_0);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.to_string();
+  EXPECT_NE(s.message().find("tensor '" + fc1 + "' row 90 holds weights too large for q8_0"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("as bf16 (--vision-quant"), std::string::npos) << s.message();
+  EXPECT_TRUE(load_status(big_dir, WeightFormat::kBF16, WeightFormat::kBF16).ok());
+}
+
+// `internvl quantize` fails the same way and leaves nothing behind.
+TEST(UnquantizableWeights, QuantizeFailsCleanly) {
+  const std::string down = "model.language_model.layers.1.mlp.down_proj.weight";
+  const fs::path in =
+      with_weight("tiny-internvl35-qwen3-v-hf", "unquantizable_cli", down, 47, 95, -INFINITY);
+  const fs::path out = test::scratch_dir("unquantizable_cli_out") / "q";
+  const test::CliResult r =
+      test::run_cli({"quantize", "-m", in.string(), "-o", out.string(), "--format", "q4_0"});
+  EXPECT_FALSE(r.signaled) << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("tensor '" + down + "' row 47 holds a NaN or infinite weight"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  for (const auto& e : fs::directory_iterator(out.parent_path())) {
+    ADD_FAILURE() << "left behind: " << e.path();
+  }
+}
+
+// Loaded as bf16 (kept as stored), a NaN weight reaches the logits: generation stops with an
+// error instead of returning whatever token argmax makes of NaNs; the engine stays usable.
+TEST(NonFiniteWeights, GenerationStopsWithAnError) {
+  const fs::path dir =
+      with_weight("tiny-internvl35-qwen3-v-hf", "nonfinite_generate",
+                  "model.language_model.layers.1.mlp.down_proj.weight", 3, 10, NAN);
+  auto engine = load(dir, WeightFormat::kBF16, WeightFormat::kBF16);
+  ASSERT_NE(engine, nullptr);
+  Request req;
+  req.prompt = "Hello";
+  req.sampling.max_new_tokens = 4;
+  int tokens = 0;
+  auto r =
+      engine->new_session()->generate(req, [&](const GeneratedToken&) { return ++tokens > 0; });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruptData) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("non-finite logits (NaN or infinity) for generated token 1"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(tokens, 0);
 }
 
 // --- The command line ------------------------------------------------------------------------

@@ -103,8 +103,8 @@ TEST(BF16Compact, Bf16RowsPackLikeTheirFloatValues) {
       SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << " threads "
                                       << (p == nullptr ? 0 : 2));
       WeightArena arena;
-      const Matrix a = pack_matrix(from_bf16, layout, arena, p);
-      const Matrix b = pack_matrix(from_f32, layout, arena, p);
+      const Matrix a = pack_matrix(from_bf16, layout, arena, p).value();
+      const Matrix b = pack_matrix(from_f32, layout, arena, p).value();
       const size_t n = packed_bytes(layout, out, k);
       ASSERT_TRUE(std::equal(a.packed, a.packed + n, b.packed));
       if (layout == MatrixLayout::kBF16Compact) {
@@ -135,8 +135,9 @@ TEST(BF16Compact, ProductsIncludeTheExceptions) {
   WeightArena arena;
   ThreadPool pool(2);
   const Matrix compact =
-      pack_matrix(rows_matrix(w, out, k), MatrixLayout::kBF16Compact, arena, &pool);
-  const Matrix plain = pack_matrix(rows_matrix(w, out, k), MatrixLayout::kBF16Panels, arena, &pool);
+      pack_matrix(rows_matrix(w, out, k), MatrixLayout::kBF16Compact, arena, &pool).value();
+  const Matrix plain =
+      pack_matrix(rows_matrix(w, out, k), MatrixLayout::kBF16Panels, arena, &pool).value();
   int64_t exceptions = 0;
   for (int64_t p = 0; p * 32 < out; ++p) {
     const CompactExceptionList list = compact_exceptions(compact, p);

@@ -108,7 +108,7 @@ TEST(QuantGemv, EveryRowWalkReadsItsRowsInOrder) {
       const std::vector<float> w = random_values(static_cast<size_t>(kOut * k), 11, 0.05f);
       const std::vector<float> x = random_values(static_cast<size_t>(k), 12);
       WeightArena arena;
-      const Matrix packed = pack_matrix(rows_matrix(w, kOut, k), layout, arena, nullptr);
+      const Matrix packed = pack_matrix(rows_matrix(w, kOut, k), layout, arena, nullptr).value();
       WatchedRows watched(quant_rows(packed), static_cast<size_t>(kOut) * row_bytes);
       ASSERT_LE(watched.pages(), static_cast<size_t>(kMaxPages));
       std::vector<size_t> in_order(watched.pages());

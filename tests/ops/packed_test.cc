@@ -90,6 +90,49 @@ TEST_P(RowQuant, HalfwayValuesRoundToTheEvenCode) {
   }
 }
 
+// A block that a quantized format cannot hold — a NaN or infinite weight, or weights so large
+// that the block's fp16 scale overflows — is reported, never coded as garbage: quantize_row says
+// which kind its first such block is and stores that block as zeros, the other blocks as usual.
+TEST_P(RowQuant, ABlockThatDoesNotFitIsReportedAndStoredAsZeros) {
+  const MatrixLayout layout = GetParam();
+  const bool q8 = layout == MatrixLayout::kQ8_0;
+  const int64_t k = 128;
+  // The largest magnitude whose scale still rounds to a finite fp16 (65504 · 127, 65504 · 8),
+  // and one well beyond it.
+  const float largest = q8 ? 65504.f * 127.f : 65504.f * 8.f;
+  struct Case {
+    float value;
+    BlockFit fit;
+  };
+  for (const Case c :
+       {Case{std::nanf(""), BlockFit::kNotFinite}, Case{-std::nanf(""), BlockFit::kNotFinite},
+        Case{INFINITY, BlockFit::kNotFinite}, Case{-INFINITY, BlockFit::kNotFinite},
+        Case{largest * 1.01f, BlockFit::kScaleOverflow},
+        Case{-largest * 1.01f, BlockFit::kScaleOverflow}, Case{largest, BlockFit::kFits},
+        Case{-largest, BlockFit::kFits}}) {
+    SCOPED_TRACE(c.value);
+    std::vector<float> w = random_values(static_cast<size_t>(k), 5, 0.1f);
+    w[70] = c.value;  // block 2
+    std::vector<std::byte> q(quant_row_bytes(layout, k));
+    EXPECT_EQ(quantize_row(w.data(), k, layout, q.data()), c.fit);
+    std::vector<float> back(static_cast<size_t>(k));
+    dequantize_row(q.data(), k, layout, back.data());
+    for (int64_t i = 0; i < k; ++i) {
+      ASSERT_TRUE(std::isfinite(back[i])) << i;
+      if (i / kQuantBlock == 2) {
+        if (c.fit != BlockFit::kFits) {
+          ASSERT_EQ(back[i], 0.f) << i;
+        }
+      } else {  // the other blocks as if alone
+        ASSERT_LE(std::fabs(back[i] - w[i]), 0.1f * 4.f / (q8 ? 127.f : 8.f)) << i;
+      }
+    }
+    if (c.fit == BlockFit::kFits) {
+      EXPECT_EQ(back[70], c.value);  // the largest weight codes as ±127 · d or −8 · d exactly
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, RowQuant,
                          ::testing::Values(MatrixLayout::kQ8_0, MatrixLayout::kQ4_0));
 
@@ -148,7 +191,7 @@ TEST_P(PackedLinear, MatchesDoublePrecisionOnBothKernelTables) {
       with_bias ? random_values(static_cast<size_t>(out), 3) : std::vector<float>();
   WeightArena arena;
   ThreadPool pool(2);
-  const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, &pool);
+  const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, &pool).value();
   const std::vector<double> want = expected_product(x, m, packed, w, bias, out, k);
   double scale = 0;
   for (double v : want) scale = std::max(scale, std::fabs(v));
@@ -237,7 +280,7 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
       const std::vector<float> x = random_values(static_cast<size_t>(k), 8);
       const std::vector<float> bias = random_values(static_cast<size_t>(kOut), 9);
       WeightArena arena;
-      const Matrix packed = pack_matrix(rows_matrix(w, kOut, k), layout, arena, nullptr);
+      const Matrix packed = pack_matrix(rows_matrix(w, kOut, k), layout, arena, nullptr).value();
       const std::vector<double> want = expected_product(x, 1, packed, w, bias, kOut, k);
       double scale = 0;
       for (double v : want) scale = std::max(scale, std::fabs(v));
@@ -318,7 +361,7 @@ TEST_P(QuantGemm, MatchesDequantizedOperandsOnBothTablesAndThroughLinear) {
   const std::vector<float> bias = random_values(static_cast<size_t>(out), 23);
   WeightArena arena;
   ThreadPool pool(2);
-  const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, nullptr);
+  const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, nullptr).value();
   const size_t row_bytes = quant_row_bytes(layout, k);
 
   std::vector<int8_t> q(static_cast<size_t>(m * k));
@@ -395,7 +438,8 @@ TEST(PackedLinear, Q8HandlesAnOddNumberOfBlocks) {
   const int64_t out = 9, k = 96;  // 3 blocks: the last 64-byte group is half full
   const std::vector<float> w = random_values(out * k, 11, 0.05f), x = random_values(k, 12);
   WeightArena arena;
-  const Matrix packed = pack_matrix(rows_matrix(w, out, k), MatrixLayout::kQ8_0, arena, nullptr);
+  const Matrix packed =
+      pack_matrix(rows_matrix(w, out, k), MatrixLayout::kQ8_0, arena, nullptr).value();
   const std::vector<double> want = expected_product(x, 1, packed, w, {}, out, k);
   std::vector<float> y(out);
   linear(x.data(), 1, packed, nullptr, y.data(), nullptr);
@@ -576,15 +620,18 @@ TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
     SCOPED_TRACE(static_cast<int>(layout));
     std::vector<std::pair<int64_t, int64_t>> done;
     WeightArena arena;
-    const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, &pool,
-                                      [&](int64_t r0, int64_t r1) { done.emplace_back(r0, r1); });
+    const Matrix packed =
+        pack_matrix(rows_matrix(w, out, k), layout, arena, &pool, [&](int64_t r0, int64_t r1) {
+          done.emplace_back(r0, r1);
+        }).value();
     ASSERT_GE(done.size(), 3u);
     EXPECT_EQ(done.front().first, 0);
     EXPECT_EQ(done.back().second, out);
     for (size_t i = 1; i < done.size(); ++i) EXPECT_EQ(done[i].first, done[i - 1].second);
     // The same bytes as one conversion of the whole matrix on one thread.
     WeightArena reference_arena;
-    const Matrix one = pack_matrix(rows_matrix(w, out, k), layout, reference_arena, nullptr);
+    const Matrix one =
+        pack_matrix(rows_matrix(w, out, k), layout, reference_arena, nullptr).value();
     const size_t bytes = packed_bytes(layout, out, k);
     const std::byte* a = is_quantized_rows(layout) ? packed.segments.at(0).data : packed.packed;
     const std::byte* b = is_quantized_rows(layout) ? one.segments.at(0).data : one.packed;
@@ -593,6 +640,45 @@ TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
       ASSERT_EQ(compact_exception_bytes(packed), compact_exception_bytes(one));
       EXPECT_EQ(std::memcmp(packed.exceptions, one.exceptions, compact_exception_bytes(one)), 0);
     }
+  }
+}
+
+// pack_matrix names the first row that does not fit a quantized format (whichever thread met it),
+// with the caller's name for it, and the bf16 layouts keep such values as they are.
+TEST(PackMatrix, NamesTheFirstRowThatDoesNotFitAQuantizedFormat) {
+  const int64_t out = 70, k = 96;
+  std::vector<float> w = random_values(static_cast<size_t>(out * k), 9, 0.05f);
+  w[37 * k + 50] = std::nanf("");
+  w[60 * k + 3] = INFINITY;
+  w[66 * k + 90] = 1e9f;
+  ThreadPool pool(2);
+  for (MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
+    SCOPED_TRACE(static_cast<int>(layout));
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      WeightArena arena;
+      Result<Matrix> r = pack_matrix(rows_matrix(w, out, k), layout, arena, p);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruptData);
+      EXPECT_NE(r.status().message().find("row 37 holds a NaN or infinite weight"),
+                std::string::npos)
+          << r.status().message();
+    }
+    WeightArena arena;
+    std::vector<float> big = w;
+    big[37 * k + 50] = 0.f;
+    big[60 * k + 3] = 0.f;
+    Result<Matrix> r =
+        pack_matrix(rows_matrix(big, out, k), layout, arena, &pool, {},
+                    [](int64_t row) { return "tensor 'x' row " + std::to_string(row + 100); });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
+    EXPECT_NE(r.status().message().find("tensor 'x' row 166 holds weights too large for"),
+              std::string::npos)
+        << r.status().message();
+  }
+  for (MatrixLayout layout : {MatrixLayout::kBF16Panels, MatrixLayout::kBF16Compact}) {
+    WeightArena arena;
+    EXPECT_TRUE(pack_matrix(rows_matrix(w, out, k), layout, arena, &pool).ok());
   }
 }
 

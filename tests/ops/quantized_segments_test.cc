@@ -32,7 +32,7 @@ TEST_P(QuantizedSegments, SameResultAsOneSegment) {
   rows.in = k;
   rows.append(reinterpret_cast<const std::byte*>(w.data()), out);
   WeightArena arena;
-  const Matrix whole = pack_matrix(rows, layout, arena, nullptr);
+  const Matrix whole = pack_matrix(rows, layout, arena, nullptr).value();
   ASSERT_EQ(whole.segments.size(), 1u);
   ASSERT_EQ(whole.dtype, DType::kU8);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace ivl::runtime {
@@ -81,6 +82,25 @@ TEST(Logprobs, LogSoftmaxAndTopK) {
   EXPECT_EQ(top[1].id, 4);
   EXPECT_EQ(top[2].id, 2);
   EXPECT_NEAR(top[0].logprob, 3.0 - std::log(z), 1e-6);
+}
+
+TEST(AllFinite, FindsANanOrInfinityAnywhere) {
+  std::vector<float> v(151674);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 977) * 0.37f - 180.f;
+  v[5] = std::numeric_limits<float>::max();
+  v[6] = -std::numeric_limits<float>::max();
+  v[7] = std::numeric_limits<float>::denorm_min();
+  EXPECT_TRUE(all_finite(v));
+  EXPECT_TRUE(all_finite(std::span<const float>()));
+  for (size_t at : {size_t{0}, size_t{17}, v.size() / 2, v.size() - 1}) {
+    for (float bad : {NAN, -NAN, INFINITY, -INFINITY}) {
+      std::vector<float> w = v;
+      w[at] = bad;
+      EXPECT_FALSE(all_finite(w)) << at << " " << bad;
+      // and in a short span, where no vector loop runs
+      EXPECT_FALSE(all_finite(std::span<const float>(w).subspan(at, 1))) << at;
+    }
+  }
 }
 
 }  // namespace
