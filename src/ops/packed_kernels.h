@@ -67,7 +67,9 @@ struct PackedKernels {
 };
 
 // x[k] (k a multiple of 32) -> xq[k] int8 and dx[k/32], per block of 32: dx = max|x| / 127,
-// xq = round(x / dx); xsum[b] = Σ xq over the block.
+// xq = round(x / dx); xsum[b] = Σ xq over the block. A block holding a NaN or infinity gets
+// dx = NaN and zero codes, so that the products it enters are NaN (and the logits' check
+// catches it) instead of finite values made from the block's other entries.
 void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32_t* xsum);
 
 // Round-to-nearest-even float32 -> bf16 of n values.

@@ -781,9 +781,19 @@ IVL_AVX512 void quantize_rows(const float* x, int64_t m, int64_t k, int8_t* xq, 
                               int32_t* xsum) {
   const int64_t blocks = m * (k / kQuantBlock);  // rows are contiguous: blocks run on
   const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  const __m512 inf = _mm512_set1_ps(INFINITY);
   for (int64_t b = 0; b < blocks; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const __m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
+    // Not less than infinity, or unordered: an infinity or a NaN (see quantize_activation).
+    if ((_mm512_cmp_ps_mask(a0, inf, _CMP_NLT_UQ) | _mm512_cmp_ps_mask(a1, inf, _CMP_NLT_UQ)) !=
+        0) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * b), _mm256_setzero_si256());
+      dx[b] = NAN;
+      xsum[b] = 0;
+      continue;
+    }
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
     const float d = amax / 127.f;
     const __m512 inv = _mm512_set1_ps(d > 0.f ? 1.f / d : 0.f);
     const __m512i q0 =

@@ -139,7 +139,17 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
   for (int64_t b = 0; b < k / kQuantBlock; ++b) {
     const float* v = x + b * kQuantBlock;
     float amax = 0.f;
-    for (int64_t i = 0; i < kQuantBlock; ++i) amax = std::max(amax, std::fabs(v[i]));
+    bool finite = true;
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      amax = std::max(amax, std::fabs(v[i]));
+      finite = finite && std::isfinite(v[i]);
+    }
+    if (!finite) {
+      std::fill(xq + b * kQuantBlock, xq + (b + 1) * kQuantBlock, int8_t{0});
+      dx[b] = NAN;
+      xsum[b] = 0;
+      continue;
+    }
     const float d = amax / 127.f;
     const float inv = d > 0.f ? 1.f / d : 0.f;
     int32_t sum = 0;

@@ -342,6 +342,57 @@ TEST(QuantizeRows, MatchesQuantizeActivationExactly) {
   }
 }
 
+// A block holding a NaN or an infinity is not laundered into finite codes: its scale is NaN and
+// its codes zero on every table, so each output of a quantized product that reads it is NaN and
+// generation's check of the logits sees it. The other blocks are quantized as usual.
+TEST(QuantizeRows, ANonFiniteBlockGetsANanScale) {
+  const int64_t m = 4, k = 96, nb = k / 32, out = 40;
+  for (const float bad : {NAN, INFINITY, -INFINITY}) {
+    SCOPED_TRACE(bad);
+    std::vector<float> x = random_values(static_cast<size_t>(m * k), 32, 2.f);
+    x[static_cast<size_t>(1 * k + 40)] = bad;  // row 1, block 1
+    x[static_cast<size_t>(3 * k + 95)] = bad;  // row 3, block 2 (its last value)
+    WeightArena arena;
+    const std::vector<float> w = random_values(static_cast<size_t>(out * k), 33, 0.05f);
+    for (const PackedKernels* t : kernel_tables()) {
+      SCOPED_TRACE(t->name);
+      std::vector<int8_t> q(static_cast<size_t>(m * k), 1);
+      std::vector<float> d(static_cast<size_t>(m * nb));
+      std::vector<int32_t> s(static_cast<size_t>(m * nb), 1);
+      t->quantize_rows(x.data(), m, k, q.data(), d.data(), s.data());
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t b = 0; b < nb; ++b) {
+          const bool non_finite = (i == 1 && b == 1) || (i == 3 && b == 2);
+          const size_t at = static_cast<size_t>(i * nb + b);
+          ASSERT_EQ(std::isnan(d[at]), non_finite) << i << " " << b;
+          if (non_finite) {
+            EXPECT_EQ(s[at], 0);
+            for (int64_t c = 0; c < 32; ++c)
+              EXPECT_EQ(q[static_cast<size_t>(i * k + b * 32 + c)], 0);
+          }
+        }
+      }
+      for (MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
+        const Matrix packed = pack_matrix(rows_matrix(w, out, k), layout, arena, nullptr).value();
+        const auto gemv = layout == MatrixLayout::kQ8_0 ? t->q8_0_gemv : t->q4_0_gemv;
+        const auto gemm = layout == MatrixLayout::kQ8_0 ? t->q8_0_gemm : t->q4_0_gemm;
+        std::vector<float> y(static_cast<size_t>(m * out));
+        gemm(q.data(), d.data(), s.data(), m, quant_rows(packed), k, out, nullptr, y.data(), out);
+        for (int64_t i = 0; i < m; ++i) {
+          std::vector<float> row(static_cast<size_t>(out));
+          gemv(q.data() + i * k, d.data() + i * nb, s.data() + i * nb, quant_rows(packed), k, out,
+               nullptr, row.data());
+          for (int64_t r = 0; r < out; ++r) {
+            const bool want_nan = i == 1 || i == 3;
+            ASSERT_EQ(std::isnan(y[static_cast<size_t>(i * out + r)]), want_nan) << i << " " << r;
+            ASSERT_EQ(std::isnan(row[static_cast<size_t>(r)]), want_nan) << i << " " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
 // The integer GEMM (prefill with quantized weights) on each kernel table and through linear():
 // against a double-precision product of the operands exactly as the kernels see them (the
 // dequantized weights and the dequantized int8 activations), so the bound only allows float
