@@ -377,6 +377,44 @@ TEST_F(BadQuantized, AnotherFormatAtLoad) {
   EXPECT_TRUE(load_status(q8(), WeightFormat::kQ8_0, WeightFormat::kStored).ok());
 }
 
+// A quantized checkpoint whose file lies about a block scale (an fp16 NaN where a scale belongs)
+// loads — scales are not scanned, the file is used in place — but generation stops with an error
+// at the first token instead of returning tokens made from NaNs.
+TEST_F(BadQuantized, NanBlockScaleStopsGeneration) {
+  const fs::path dir = test::scratch_dir("quantize_bad_scale") / "m";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(q8())) {
+    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
+  }
+  auto f = io::SafetensorsFile::open((q8() / "model.safetensors").string());
+  ASSERT_TRUE(f.ok());
+  const std::string down = "model.language_model.layers.0.mlp.down_proj.weight";
+  std::vector<io::TensorToWrite> tensors;
+  for (const std::string& name : (*f)->names()) {
+    const TensorView* v = (*f)->find(name);
+    io::TensorToWrite t{.name = name, .dtype = v->dtype, .shape = v->shape, .data = {}};
+    t.data.assign(v->data, v->data + v->nbytes());
+    if (name == down) {
+      ASSERT_EQ(v->dtype, DType::kU8);
+      ASSERT_EQ(v->shape, (Shape{48, 96 + 3 * 2}));  // 96 codes, then 3 fp16 scales
+      const uint16_t nan = 0x7e00;
+      std::memcpy(t.data.data() + 7 * v->shape[1] + 96 + 2, &nan, 2);  // row 7, block 1
+    }
+    tensors.push_back(std::move(t));
+  }
+  ASSERT_TRUE(io::write_safetensors((dir / "model.safetensors").string(), tensors).ok());
+  auto engine = load(dir, WeightFormat::kAuto, WeightFormat::kAuto);
+  ASSERT_NE(engine, nullptr);
+  Request req;
+  req.prompt = "Hello";
+  req.sampling.max_new_tokens = 4;
+  auto r = engine->new_session()->generate(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruptData) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("non-finite logits"), std::string::npos)
+      << r.status().message();
+}
+
 // --- Float weights a quantized format cannot hold --------------------------------------------
 
 // A copy of float fixture model `model` (one safetensors file) in which element (row, col) of
