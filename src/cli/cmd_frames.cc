@@ -31,6 +31,9 @@ int run_frames(const FramesOptions& o) {
   s.fps = r.average_fps();
   s.max_frame = r.frame_count() - 1;
   s.num_segments = o.segments;
+  if (Status c = vision::check_frame_sampling(s); !c.ok()) {
+    return report_error(c.with_context(o.video));
+  }
   const std::vector<int64_t> indices = vision::sample_frame_indices(s);
   std::vector<double> times;
   for (int64_t i : indices) {

@@ -20,6 +20,7 @@ Result<VideoTiles> load_video_tiles(const std::string& path, const VideoOptions&
   sampling.fps = out.fps;
   sampling.max_frame = out.frame_count - 1;
   sampling.num_segments = options.num_segments;
+  IVL_RETURN_IF_ERROR(check_frame_sampling(sampling).with_context(path));
   out.frame_indices = sample_frame_indices(sampling);
   IVL_ASSIGN_OR_RETURN(auto frames, reader->read_frames(out.frame_indices));
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/check.h"
+
 namespace ivl::vision {
 namespace {
 
@@ -16,7 +18,21 @@ double round_half_even(double x) {
 
 }  // namespace
 
+Status check_frame_sampling(const FrameSampling& s) {
+  if (!std::isfinite(s.fps))
+    return Status::invalid_argument("the video's frame rate is not finite");
+  if (s.bound) {
+    for (const double t : {s.bound->first, s.bound->second}) {
+      if (!(std::fabs(t) <= kMaxBoundSeconds)) {  // also NaN
+        return Status::invalid_argument("a video bound must be a finite time within ±1e9 seconds");
+      }
+    }
+  }
+  return Status();
+}
+
 std::vector<int64_t> sample_frame_indices(const FrameSampling& s) {
+  IVL_CHECK(check_frame_sampling(s).ok());
   std::vector<int64_t> out;
   if (s.num_segments < 1) return out;
   const double start = s.bound ? s.bound->first : -100000.0;

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "ivl/status.h"
+
 namespace ivl::vision {
 
 struct FrameSampling {
@@ -25,7 +27,14 @@ struct FrameSampling {
 //   idx_k = int(start_idx + seg / 2 + np.round(seg * k))
 // with Python/NumPy round-half-to-even and int() truncation toward zero. Without a bound
 // start, end = -100000, 100000 as in the official code. num_segments < 1 gives no frames.
+// Requires check_frame_sampling(s) to pass.
 std::vector<int64_t> sample_frame_indices(const FrameSampling& s);
+
+// kInvalidArgument unless the bound is finite with |start|, |end| ≤ kMaxBoundSeconds and the
+// frame rate finite: then every index get_index computes fits an int64 (a NaN or 1e300 would
+// make its float-to-integer conversions undefined).
+inline constexpr double kMaxBoundSeconds = 1e9;
+Status check_frame_sampling(const FrameSampling& s);
 
 // "Frame1: <image>\nFrame2: <image>\n..." for `num_frames` frames: the prefix the InternVL
 // 2/2.5/3/3.5 model cards put before the question.

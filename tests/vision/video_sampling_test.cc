@@ -1,6 +1,8 @@
 // get_index against the reference fixture (../shared/fixtures/video_index.json).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "support/fixtures.h"
 #include "vision/video_sampling.h"
 
@@ -31,6 +33,26 @@ TEST(VideoSampling, RoundsHalfToEven) {
   EXPECT_EQ(sample_frame_indices(s), (std::vector<int64_t>{0, 0, 1, 2, 2, 2, 3, 4}));
   s.num_segments = 0;
   EXPECT_TRUE(sample_frame_indices(s).empty());
+}
+
+TEST(VideoSampling, BoundsMustBeFiniteAndWithinRange) {
+  FrameSampling s;
+  s.fps = 30;
+  s.max_frame = 299;
+  s.num_segments = 8;
+  EXPECT_TRUE(check_frame_sampling(s).ok());
+  s.bound = {-kMaxBoundSeconds, kMaxBoundSeconds};
+  EXPECT_TRUE(check_frame_sampling(s).ok());
+  EXPECT_EQ(sample_frame_indices(s).size(), 8u);
+  for (const double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL, 1e300, kMaxBoundSeconds * 1.5}) {
+    s.bound = {0.0, bad};
+    EXPECT_EQ(check_frame_sampling(s).code(), StatusCode::kInvalidArgument) << bad;
+    s.bound = {bad, 1.0};
+    EXPECT_EQ(check_frame_sampling(s).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  s.bound.reset();
+  s.fps = std::nan("");
+  EXPECT_EQ(check_frame_sampling(s).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(VideoSampling, PromptPrefix) {

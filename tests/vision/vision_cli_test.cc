@@ -116,6 +116,14 @@ TEST(FramesCommand, PrintsSampledIndicesAndTimestamps) {
   CliRun text = run({"frames", path, "--segments", "2", "--bound", "1", "2"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("Frame2: index"), std::string::npos) << text.out;
+  // A bound whose frame index no int64 holds, or no number at all: an error, not a conversion
+  // with undefined behaviour.
+  for (const char* bad : {"1e300", "-1e300", "nan", "inf"}) {
+    CliRun refused = run({"frames", path, "--bound", "0", bad});
+    EXPECT_EQ(refused.exit_code, 1) << bad << ": " << refused.out;
+    EXPECT_NE(refused.err.find("a video bound must be a finite time within"), std::string::npos)
+        << bad << ": " << refused.err;
+  }
 }
 #endif
 
