@@ -26,7 +26,13 @@ inline float exp_nonpositive(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.f;
   p = p * r + 1.f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  // 2^k through the exponent bits, without converting k to an integer: k + 127 + 1.5·2^23 is
+  // exact for k in [−126, 0] and holds k + 127 in its low mantissa bits. (A conversion would be
+  // undefined for a NaN argument, which must instead come out as NaN, through p.)
+  const float biased = k + (0x1.8p23f + 127.f);
+  uint32_t bits;
+  std::memcpy(&bits, &biased, 4);
+  bits = (bits - 0x4b400000u) << 23;
   float scale;
   std::memcpy(&scale, &bits, 4);
   return p * scale;

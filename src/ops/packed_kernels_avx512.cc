@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -795,7 +796,7 @@ IVL_AVX512 void quantize_rows(const float* x, int64_t m, int64_t k, int8_t* xq, 
     }
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
     const float d = amax / 127.f;
-    const __m512 inv = _mm512_set1_ps(d > 0.f ? 1.f / d : 0.f);
+    const __m512 inv = _mm512_set1_ps(d >= FLT_MIN ? 1.f / d : 0.f);  // as quantize_activation
     const __m512i q0 =
         _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)), lo), hi);
     const __m512i q1 =

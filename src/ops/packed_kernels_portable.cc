@@ -1,6 +1,7 @@
 // Portable (scalar) versions of the packed kernels: the oracle the AVX-512 versions are tested
 // against, and the path on CPUs without AVX-512 BF16/VNNI.
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -151,7 +152,9 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
       continue;
     }
     const float d = amax / 127.f;
-    const float inv = d > 0.f ? 1.f / d : 0.f;
+    // A d below the smallest normal float would make 1 / d infinite (0 · inf is NaN): such a
+    // block, |x| < 1.5e-36, is coded as zeros.
+    const float inv = d >= FLT_MIN ? 1.f / d : 0.f;
     int32_t sum = 0;
     for (int64_t i = 0; i < kQuantBlock; ++i) {
       const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(v[i] * inv), -127.f, 127.f));

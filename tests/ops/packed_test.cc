@@ -320,6 +320,11 @@ TEST(QuantizeRows, MatchesQuantizeActivationExactly) {
   for (int64_t c = 0; c < 32; ++c)
     x[static_cast<size_t>(k + c)] = 0.5f * static_cast<float>(c - 16);
   x[static_cast<size_t>(k + 5)] = 127.f;
+  // A block so small that max|x| / 127 is subnormal (1 / d would be infinite): zeros.
+  for (int64_t c = 0; c < 32; ++c) {
+    x[static_cast<size_t>(2 * k + c)] = 1e-38f * static_cast<float>(c - 16);
+  }
+  x[static_cast<size_t>(2 * k + 40)] = -0.f;
   std::vector<int8_t> want_q(static_cast<size_t>(m * k));
   std::vector<float> want_d(static_cast<size_t>(m * nb));
   std::vector<int32_t> want_s(static_cast<size_t>(m * nb));
@@ -329,6 +334,7 @@ TEST(QuantizeRows, MatchesQuantizeActivationExactly) {
   }
   EXPECT_EQ(want_q[static_cast<size_t>(k + 1)], -8);  // -7.5 -> -8 (even)
   EXPECT_EQ(want_q[static_cast<size_t>(k + 3)], -6);  // -6.5 -> -6
+  for (int64_t c = 0; c < 32; ++c) EXPECT_EQ(want_q[static_cast<size_t>(2 * k + c)], 0) << c;
   const std::vector<const PackedKernels*> tables = kernel_tables();
   for (const PackedKernels* t : tables) {
     SCOPED_TRACE(t->name);
@@ -699,7 +705,10 @@ TEST(PackMatrix, ReportsEachBlockOfSourceRowsOnceInOrder) {
 TEST(PackMatrix, NamesTheFirstRowThatDoesNotFitAQuantizedFormat) {
   const int64_t out = 70, k = 96;
   std::vector<float> w = random_values(static_cast<size_t>(out * k), 9, 0.05f);
-  w[37 * k + 50] = std::nanf("");
+  // Two threads take rows [0, 35) and [35, 70): row 35 is the second thread's first row, row 34
+  // the first thread's last — the lowest of all must win whichever thread finishes first.
+  w[34 * k + 50] = std::nanf("");
+  w[35 * k + 1] = std::nanf("");
   w[60 * k + 3] = INFINITY;
   w[66 * k + 90] = 1e9f;
   ThreadPool pool(2);
@@ -710,13 +719,14 @@ TEST(PackMatrix, NamesTheFirstRowThatDoesNotFitAQuantizedFormat) {
       Result<Matrix> r = pack_matrix(rows_matrix(w, out, k), layout, arena, p);
       ASSERT_FALSE(r.ok());
       EXPECT_EQ(r.status().code(), StatusCode::kCorruptData);
-      EXPECT_NE(r.status().message().find("row 37 holds a NaN or infinite weight"),
+      EXPECT_NE(r.status().message().find("row 34 holds a NaN or infinite weight"),
                 std::string::npos)
           << r.status().message();
     }
     WeightArena arena;
     std::vector<float> big = w;
-    big[37 * k + 50] = 0.f;
+    big[34 * k + 50] = 0.f;
+    big[35 * k + 1] = 0.f;
     big[60 * k + 3] = 0.f;
     Result<Matrix> r =
         pack_matrix(rows_matrix(big, out, k), layout, arena, &pool, {},
