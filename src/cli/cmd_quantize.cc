@@ -46,6 +46,7 @@ struct QuantizeOptions {
 struct TensorPlan {
   ops::MatrixLayout layout = ops::MatrixLayout::kRows;  // kRows: copied as stored
   int64_t in = 0;
+  bool vision = false;  // a matrix of the vision tower or projector (else of the LLM)
 };
 
 // A tensor of the output: a source tensor (quantized or copied), or the added lm_head.
@@ -102,7 +103,7 @@ class Quantizer {
       const int64_t in = ref.shape[1];
       const ops::MatrixLayout layout = ops::quantized_layout_for(asked, in);
       if (layout == ops::MatrixLayout::kRows) continue;  // K does not fit: stays as stored
-      plans_[ref.source_name] = {layout, in};
+      plans_[ref.source_name] = {layout, in, part == model::MatrixPart::kVision};
     }
     if (llm != ops::MatrixLayout::kRows && d_.tied_head()) {
       // The embedding is looked up, so it stays as stored; the head gets its own quantized copy
@@ -240,16 +241,7 @@ class Quantizer {
             unfit = u.fit;
           }
         });
-        if (unfit != ops::BlockFit::kFits) {
-          const Status s =
-              ops::unquantizable("tensor '" + t.name + "' row " + std::to_string(r0 + unfit_row),
-                                 unfit, t.plan.layout);
-          return s.code() == StatusCode::kUnsupported
-                     ? Status(s.code(), s.message() +
-                                            "; it cannot be quantized (load the float "
-                                            "checkpoint with --quant bf16 instead)")
-                     : s;
-        }
+        if (unfit != ops::BlockFit::kFits) return unfit_error(t, r0 + unfit_row, unfit);
         out.write(reinterpret_cast<const char*>(buffer_.data()),
                   static_cast<std::streamsize>(static_cast<size_t>(n) * dst_row));
         release_resident_pages(
@@ -258,6 +250,20 @@ class Quantizer {
     }
     progress(bytes.size());
     return Status();
+  }
+
+  // Row `row` of t does not fit its format: which input tensor and row, and what to do.
+  Status unfit_error(const OutTensor& t, int64_t row, ops::BlockFit fit) const {
+    const bool head = head_source_ != nullptr && t.name == head_name_;
+    const std::string where = "tensor '" + (head ? head_source_->source_name : t.name) + "'" +
+                              (head ? " (as the output head)" : "") + " row " + std::to_string(row);
+    const Status s = ops::unquantizable(where, fit, t.plan.layout);
+    if (s.code() != StatusCode::kUnsupported) return s;
+    return Status(s.code(),
+                  s.message() + (t.plan.vision ? "; keep the vision tower as stored "
+                                                 "(--vision-format stored)"
+                                               : "; the LLM cannot be quantized (load the float "
+                                                 "checkpoint with --quant bf16 instead)"));
   }
 
   Status write_config(const fs::path& dir) const {

@@ -19,8 +19,9 @@ double round_half_even(double x) {
 }  // namespace
 
 Status check_frame_sampling(const FrameSampling& s) {
-  if (!std::isfinite(s.fps))
-    return Status::invalid_argument("the video's frame rate is not finite");
+  if (!(std::fabs(s.fps) <= kMaxFramesPerSecond)) {  // also NaN
+    return Status::invalid_argument("the video's frame rate is not a number within ±4e9");
+  }
   if (s.bound) {
     for (const double t : {s.bound->first, s.bound->second}) {
       if (!(std::fabs(t) <= kMaxBoundSeconds)) {  // also NaN

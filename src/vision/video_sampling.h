@@ -30,10 +30,12 @@ struct FrameSampling {
 // Requires check_frame_sampling(s) to pass.
 std::vector<int64_t> sample_frame_indices(const FrameSampling& s);
 
-// kInvalidArgument unless the bound is finite with |start|, |end| ≤ kMaxBoundSeconds and the
-// frame rate finite: then every index get_index computes fits an int64 (a NaN or 1e300 would
-// make its float-to-integer conversions undefined).
+// kInvalidArgument unless the bound is finite with |start|, |end| ≤ kMaxBoundSeconds and
+// |fps| ≤ kMaxFramesPerSecond (FFmpeg's rates are at most 2^31 − 1): then every index get_index
+// computes, at most 4e18 in magnitude, fits an int64 (a NaN or 1e300 would make its
+// float-to-integer conversions undefined).
 inline constexpr double kMaxBoundSeconds = 1e9;
+inline constexpr double kMaxFramesPerSecond = 4e9;
 Status check_frame_sampling(const FrameSampling& s);
 
 // "Frame1: <image>\nFrame2: <image>\n..." for `num_frames` frames: the prefix the InternVL

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <vector>
 
 #include "cli/cli_runner.h"
 #include "core/half.h"
@@ -271,6 +273,30 @@ fs::path copy_with_config(const fs::path& src, const std::string& scratch,
   return dir;
 }
 
+// A copy of checkpoint directory `src` (one safetensors file) in a scratch directory, with each
+// tensor passed through `edit` (which may change its dtype, shape and bytes) before it is written.
+fs::path copy_with_tensors(const fs::path& src, const std::string& scratch,
+                           const std::function<void(io::TensorToWrite&)>& edit) {
+  const fs::path dir = test::scratch_dir(scratch) / "m";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(src)) {
+    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
+  }
+  auto f = io::SafetensorsFile::open((src / "model.safetensors").string());
+  EXPECT_TRUE(f.ok()) << f.status().to_string();
+  if (!f.ok()) return dir;
+  std::vector<io::TensorToWrite> tensors;
+  for (const std::string& name : (*f)->names()) {
+    const TensorView* v = (*f)->find(name);
+    io::TensorToWrite t{.name = name, .dtype = v->dtype, .shape = v->shape, .data = {}};
+    t.data.assign(v->data, v->data + v->nbytes());
+    edit(t);
+    tensors.push_back(std::move(t));
+  }
+  EXPECT_TRUE(io::write_safetensors((dir / "model.safetensors").string(), tensors).ok());
+  return dir;
+}
+
 Status load_status(const fs::path& dir, WeightFormat llm = WeightFormat::kAuto,
                    WeightFormat vision = WeightFormat::kAuto) {
   auto e = Engine::load(
@@ -339,25 +365,12 @@ TEST_F(BadQuantized, UnknownFormatOrVersion) {
 
 TEST_F(BadQuantized, QuantizedVector) {
   // A norm weight stored as U8: never a quantized matrix.
-  const fs::path dir = test::scratch_dir("quantize_bad_vector") / "m";
-  fs::create_directories(dir);
-  for (const auto& e : fs::directory_iterator(q8())) {
-    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
-  }
-  auto f = io::SafetensorsFile::open((q8() / "model.safetensors").string());
-  ASSERT_TRUE(f.ok());
-  std::vector<io::TensorToWrite> tensors;
-  for (const std::string& name : (*f)->names()) {
-    const TensorView* v = (*f)->find(name);
-    io::TensorToWrite t{.name = name, .dtype = v->dtype, .shape = v->shape, .data = {}};
-    t.data.assign(v->data, v->data + v->nbytes());
-    if (name == "model.language_model.norm.weight") {
+  const fs::path dir = copy_with_tensors(q8(), "quantize_bad_vector", [](io::TensorToWrite& t) {
+    if (t.name == "model.language_model.norm.weight") {
       t.dtype = DType::kU8;
-      t.shape = {v->shape[0] * 2};
+      t.shape = {t.shape[0] * 2};
     }
-    tensors.push_back(std::move(t));
-  }
-  ASSERT_TRUE(io::write_safetensors((dir / "model.safetensors").string(), tensors).ok());
+  });
   const Status s = load_status(dir);
   EXPECT_EQ(s.code(), StatusCode::kCorruptData) << s.to_string();
   EXPECT_NE(s.message().find("model.language_model.norm.weight"), std::string::npos) << s.message();
@@ -381,28 +394,13 @@ TEST_F(BadQuantized, AnotherFormatAtLoad) {
 // loads — scales are not scanned, the file is used in place — but generation stops with an error
 // at the first token instead of returning tokens made from NaNs.
 TEST_F(BadQuantized, NanBlockScaleStopsGeneration) {
-  const fs::path dir = test::scratch_dir("quantize_bad_scale") / "m";
-  fs::create_directories(dir);
-  for (const auto& e : fs::directory_iterator(q8())) {
-    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
-  }
-  auto f = io::SafetensorsFile::open((q8() / "model.safetensors").string());
-  ASSERT_TRUE(f.ok());
-  const std::string down = "model.language_model.layers.0.mlp.down_proj.weight";
-  std::vector<io::TensorToWrite> tensors;
-  for (const std::string& name : (*f)->names()) {
-    const TensorView* v = (*f)->find(name);
-    io::TensorToWrite t{.name = name, .dtype = v->dtype, .shape = v->shape, .data = {}};
-    t.data.assign(v->data, v->data + v->nbytes());
-    if (name == down) {
-      ASSERT_EQ(v->dtype, DType::kU8);
-      ASSERT_EQ(v->shape, (Shape{48, 96 + 3 * 2}));  // 96 codes, then 3 fp16 scales
-      const uint16_t nan = 0x7e00;
-      std::memcpy(t.data.data() + 7 * v->shape[1] + 96 + 2, &nan, 2);  // row 7, block 1
-    }
-    tensors.push_back(std::move(t));
-  }
-  ASSERT_TRUE(io::write_safetensors((dir / "model.safetensors").string(), tensors).ok());
+  const fs::path dir = copy_with_tensors(q8(), "quantize_bad_scale", [](io::TensorToWrite& t) {
+    if (t.name != "model.language_model.layers.0.mlp.down_proj.weight") return;
+    ASSERT_EQ(t.dtype, DType::kU8);
+    ASSERT_EQ(t.shape, (Shape{48, 96 + 3 * 2}));  // 96 codes, then 3 fp16 scales
+    const uint16_t nan = 0x7e00;
+    std::memcpy(t.data.data() + 7 * t.shape[1] + 96 + 2, &nan, 2);  // row 7, block 1
+  });
   auto engine = load(dir, WeightFormat::kAuto, WeightFormat::kAuto);
   ASSERT_NE(engine, nullptr);
   Request req;
@@ -417,36 +415,33 @@ TEST_F(BadQuantized, NanBlockScaleStopsGeneration) {
 
 // --- Float weights a quantized format cannot hold --------------------------------------------
 
-// A copy of float fixture model `model` (one safetensors file) in which element (row, col) of
-// tensor `name` is `value` (in the tensor's dtype).
+struct WeightEdit {
+  int64_t row, col;
+  float value;
+};
+
+// A copy of float fixture model `model` (one safetensors file) in which the elements of tensor
+// `name` at each edit's (row, col) are its value (in the tensor's dtype, bf16).
+fs::path with_weights(const std::string& model, const std::string& scratch, const std::string& name,
+                      const std::vector<WeightEdit>& edits) {
+  bool found = false;
+  const fs::path dir =
+      copy_with_tensors(test::fixture("models/" + model), scratch, [&](io::TensorToWrite& t) {
+        if (t.name != name) return;
+        found = true;
+        ASSERT_EQ(t.dtype, DType::kBF16);
+        for (const WeightEdit& e : edits) {
+          const uint16_t bits = f32_to_bf16(e.value);
+          std::memcpy(t.data.data() + 2 * (e.row * t.shape[1] + e.col), &bits, 2);
+        }
+      });
+  EXPECT_TRUE(found) << name;
+  return dir;
+}
+
 fs::path with_weight(const std::string& model, const std::string& scratch, const std::string& name,
                      int64_t row, int64_t col, float value) {
-  const fs::path src = test::fixture("models/" + model);
-  const fs::path dir = test::scratch_dir(scratch) / "m";
-  fs::create_directories(dir);
-  for (const auto& e : fs::directory_iterator(src)) {
-    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), dir / e.path().filename());
-  }
-  auto f = io::SafetensorsFile::open((src / "model.safetensors").string());
-  EXPECT_TRUE(f.ok()) << f.status().to_string();
-  if (!f.ok()) return dir;
-  std::vector<io::TensorToWrite> tensors;
-  bool found = false;
-  for (const std::string& n : (*f)->names()) {
-    const TensorView* v = (*f)->find(n);
-    io::TensorToWrite t{.name = n, .dtype = v->dtype, .shape = v->shape, .data = {}};
-    t.data.assign(v->data, v->data + v->nbytes());
-    if (n == name) {
-      found = true;
-      EXPECT_EQ(v->dtype, DType::kBF16);
-      const uint16_t bits = f32_to_bf16(value);
-      std::memcpy(t.data.data() + 2 * (row * v->shape[1] + col), &bits, 2);
-    }
-    tensors.push_back(std::move(t));
-  }
-  EXPECT_TRUE(found) << name;
-  EXPECT_TRUE(io::write_safetensors((dir / "model.safetensors").string(), tensors).ok());
-  return dir;
+  return with_weights(model, scratch, name, {{row, col, value}});
 }
 
 // Quantizing at load names the checkpoint tensor and row (the vision k_proj is fused after
@@ -479,19 +474,31 @@ TEST(UnquantizableWeights, LoadNamesTheTensorAndRow) {
   EXPECT_TRUE(load_status(big_dir, WeightFormat::kBF16, WeightFormat::kBF16).ok());
 }
 
-// `internvl quantize` fails the same way and leaves nothing behind.
+// `internvl quantize` fails the same way and leaves nothing behind. Its two threads take rows
+// [0, 24) and [24, 48) of the 48-row matrix: the lower bad row is reported, whichever thread
+// finds its own first. An overflowing vision matrix gets the vision tower's advice.
 TEST(UnquantizableWeights, QuantizeFailsCleanly) {
   const std::string down = "model.language_model.layers.1.mlp.down_proj.weight";
-  const fs::path in =
-      with_weight("tiny-internvl35-qwen3-v-hf", "unquantizable_cli", down, 47, 95, -INFINITY);
+  const fs::path in = with_weights("tiny-internvl35-qwen3-v-hf", "unquantizable_cli", down,
+                                   {{23, 95, -INFINITY}, {24, 0, NAN}});
   const fs::path out = test::scratch_dir("unquantizable_cli_out") / "q";
-  const test::CliResult r =
-      test::run_cli({"quantize", "-m", in.string(), "-o", out.string(), "--format", "q4_0"});
+  const test::CliResult r = test::run_cli(
+      {"quantize", "-m", in.string(), "-o", out.string(), "--format", "q4_0", "-t", "2"});
   EXPECT_FALSE(r.signaled) << r.err;
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("tensor '" + down + "' row 47 holds a NaN or infinite weight"),
+  EXPECT_NE(r.err.find("tensor '" + down + "' row 23 holds a NaN or infinite weight"),
             std::string::npos)
       << r.err;
+  const std::string fc2 = "model.vision_tower.encoder.layer.0.mlp.fc2.weight";
+  const fs::path big =
+      with_weight("tiny-internvl35-qwen3-v-hf", "unquantizable_cli_big", fc2, 3, 64, 1e6f);
+  const test::CliResult v = test::run_cli({"quantize", "-m", big.string(), "-o", out.string(),
+                                           "--format", "q8_0", "--vision-format", "q4_0"});
+  EXPECT_EQ(v.exit_code, 1) << v.err;
+  EXPECT_NE(v.err.find("tensor '" + fc2 + "' row 3 holds weights too large for q4_0"),
+            std::string::npos)
+      << v.err;
+  EXPECT_NE(v.err.find("--vision-format stored"), std::string::npos) << v.err;
   EXPECT_FALSE(fs::exists(out));
   for (const auto& e : fs::directory_iterator(out.parent_path())) {
     ADD_FAILURE() << "left behind: " << e.path();
@@ -518,6 +525,10 @@ TEST(NonFiniteWeights, GenerationStopsWithAnError) {
             std::string::npos)
       << r.status().message();
   EXPECT_EQ(tokens, 0);
+  // The engine is still usable: another session fails the same way, without a crash.
+  auto again = engine->new_session()->generate(req);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kCorruptData) << again.status().to_string();
 }
 
 // --- The command line ------------------------------------------------------------------------

@@ -51,8 +51,17 @@ TEST(VideoSampling, BoundsMustBeFiniteAndWithinRange) {
     EXPECT_EQ(check_frame_sampling(s).code(), StatusCode::kInvalidArgument) << bad;
   }
   s.bound.reset();
-  s.fps = std::nan("");
-  EXPECT_EQ(check_frame_sampling(s).code(), StatusCode::kInvalidArgument);
+  for (const double bad : {std::nan(""), HUGE_VAL, kMaxFramesPerSecond * 1.5}) {
+    s.fps = bad;
+    EXPECT_EQ(check_frame_sampling(s).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  // The extremes allowed together still give int64 indices (no undefined conversion: the
+  // sanitizer build checks float-cast-overflow).
+  s.fps = kMaxFramesPerSecond;
+  s.bound = {-kMaxBoundSeconds, kMaxBoundSeconds};
+  s.max_frame = INT64_MAX / 2;
+  ASSERT_TRUE(check_frame_sampling(s).ok());
+  EXPECT_EQ(sample_frame_indices(s).size(), 8u);
 }
 
 TEST(VideoSampling, PromptPrefix) {
