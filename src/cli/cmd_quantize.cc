@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -226,22 +225,17 @@ class Quantizer {
       buffer_.resize(static_cast<size_t>(std::min(block, rows)) * dst_row);
       for (int64_t r0 = 0; r0 < rows; r0 += block) {
         const int64_t n = std::min(block, rows - r0);
-        // The first row of the block that does not fit (each part reports its first).
-        std::mutex unfit_mutex;
-        int64_t unfit_row = n;
-        ops::BlockFit unfit = ops::BlockFit::kFits;
+        ops::FirstUnfitRow unfit;  // rows of this block
         pool_.parallel_for(n, [&](int64_t a, int64_t b) {
           std::vector<float> scratch(static_cast<size_t>(in));
           const ops::UnfitRow u = ops::quantize_rows(
               src.data + static_cast<size_t>(r0 + a) * src_row, src.dtype, b - a, in, t.plan.layout,
               buffer_.data() + static_cast<size_t>(a) * dst_row, scratch.data());
-          const std::lock_guard<std::mutex> lock(unfit_mutex);
-          if (u.any() && a + u.row < unfit_row) {
-            unfit_row = a + u.row;
-            unfit = u.fit;
-          }
+          if (u.any()) unfit.offer({.row = a + u.row, .fit = u.fit});
         });
-        if (unfit != ops::BlockFit::kFits) return unfit_error(t, r0 + unfit_row, unfit);
+        if (const ops::UnfitRow first = unfit.get(); first.any()) {
+          return unfit_error(t, r0 + first.row, first.fit);
+        }
         out.write(reinterpret_cast<const char*>(buffer_.data()),
                   static_cast<std::streamsize>(static_cast<size_t>(n) * dst_row));
         release_resident_pages(

@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -420,9 +419,7 @@ Result<Matrix> pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& 
   auto unit_out = [&](int64_t u) { return dst + packed_bytes(layout, u * unit_rows, k); };
   // bf16 rows go into panels as they are; other sources are widened to float rows first.
   const bool widen = !(panels && src.dtype == DType::kBF16);
-  // The first row that does not quantize (quantized layouts only; set by any thread).
-  std::mutex unfit_mutex;
-  UnfitRow unfit;
+  FirstUnfitRow unfit;  // quantized layouts only
   auto run = [&](int64_t u0, int64_t u1) {
     WeightArena::prefault(unit_out(u0), static_cast<size_t>(unit_out(u1) - unit_out(u0)));
     std::vector<float> rows(widen ? static_cast<size_t>(unit_rows * k) : 0);
@@ -450,9 +447,8 @@ Result<Matrix> pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& 
         const UnfitRow row =
             quantize_rows(src.row(u), src.dtype, 1, k, layout, unit_out(u), rows.data());
         if (row.any()) {
-          const std::lock_guard<std::mutex> lock(unfit_mutex);
-          if (!unfit.any() || u < unfit.row) unfit = {.row = u, .fit = row.fit};
-          return;
+          unfit.offer({.row = u, .fit = row.fit});
+          return;  // this thread's later rows could only be higher
         }
       }
     }
@@ -468,9 +464,9 @@ Result<Matrix> pack_matrix(const Matrix& src, MatrixLayout layout, WeightArena& 
     } else {
       run(b0, b1);
     }
-    if (unfit.any()) {
-      return unquantizable(row_name ? row_name(unfit.row) : "row " + std::to_string(unfit.row),
-                           unfit.fit, layout);
+    if (const UnfitRow first = unfit.get(); first.any()) {
+      return unquantizable(row_name ? row_name(first.row) : "row " + std::to_string(first.row),
+                           first.fit, layout);
     }
     if (rows_done) rows_done(b0 * unit_rows, std::min(src.out, b1 * unit_rows));
   }

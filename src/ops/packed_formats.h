@@ -52,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,22 @@ struct UnfitRow {
   int64_t row = -1;
   BlockFit fit = BlockFit::kFits;
   bool any() const { return row >= 0; }
+};
+
+// The lowest unfit row that the threads of a parallel quantization report, each for its own
+// rows: offer() from any thread, get() once they have joined.
+class FirstUnfitRow {
+ public:
+  void offer(UnfitRow candidate) {
+    if (!candidate.any()) return;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (!first_.any() || candidate.row < first_.row) first_ = candidate;
+  }
+  UnfitRow get() const { return first_; }
+
+ private:
+  std::mutex mutex_;
+  UnfitRow first_;
 };
 
 // Quantizes `rows` consecutive rows of `in` elements of float `dtype` (F32, BF16, F16) at src
