@@ -472,17 +472,21 @@ void BM_SoftmaxRow(benchmark::State& state) {
   state.counters["GB/s"] = rate(8e-9 * n, state);
 }
 
-// Qwen2.5 RoPE (θ = 1e6) on the queries of a 512-token prefill, [512, 14 × 64], in place.
+// Qwen2.5 RoPE (θ = 1e6) on the queries of a 512-token prefill, [512, 14 × 64], in place: the
+// rotation each layer applies (Rope::rotate), with the pass's cos / sin table made beforehand.
 void BM_Rope(benchmark::State& state) {
-  constexpr int64_t n = 512, heads = 14, width = heads * kHeadDim;
+  constexpr int64_t n = 512, heads = 14, width = heads * kHeadDim, half = kHeadDim / 2;
   ivl::io::RopeConfig config;
   config.theta = 1e6;
   const ivl::ops::Rope rope = ivl::ops::Rope::create(config, kHeadDim, 32768).value();
   std::vector<float> x = random_floats(n * width, 16);
   std::vector<int64_t> positions(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) positions[static_cast<size_t>(i)] = i;
+  std::vector<float> cos(static_cast<size_t>(n * half)), sin(static_cast<size_t>(n * half));
+  rope.angles(n, positions.data(), n, cos.data(), sin.data());
   const RowFn run = [&](int64_t r0, int64_t r1) {
-    rope.apply(x.data() + r0 * width, r1 - r0, width, heads, positions.data() + r0, n);
+    rope.rotate(x.data() + r0 * width, r1 - r0, width, heads, cos.data() + r0 * half,
+                sin.data() + r0 * half);
   };
   ThreadPool& p = pool(state.range(0));
   for (auto _ : state) {
@@ -491,6 +495,25 @@ void BM_Rope(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.counters["GB/s"] = rate(8e-9 * n * width, state);
+}
+
+// The cos / sin table of one forward pass (Rope::angles), made once and used by every layer:
+// a decode step's one position, and a 512-token prefill's.
+void BM_RopeAngles(benchmark::State& state) {
+  const int64_t n = state.range(0), half = kHeadDim / 2;
+  ivl::io::RopeConfig config;
+  config.theta = 1e6;
+  const ivl::ops::Rope rope = ivl::ops::Rope::create(config, kHeadDim, 32768).value();
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) positions[static_cast<size_t>(i)] = 1000 + i;
+  std::vector<float> cos(static_cast<size_t>(n * half)), sin(static_cast<size_t>(n * half));
+  for (auto _ : state) {
+    rope.angles(n, positions.data(), 1000 + n, cos.data(), sin.data());
+    benchmark::DoNotOptimize(cos.data());
+    benchmark::DoNotOptimize(sin.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["angles/s"] = rate(static_cast<double>(n * half), state);
 }
 
 // One decode activation row of the MLP down projection (4864) to int8 blocks; one thread.
@@ -720,6 +743,11 @@ void register_all() {
   elementwise("BM_SiluMul/512x4864", BM_SiluMul, true);
   elementwise("BM_SoftmaxRow/1025", BM_SoftmaxRow, false);
   elementwise("BM_Rope/512x14x64", BM_Rope, true);
+  benchmark::RegisterBenchmark("BM_RopeAngles", BM_RopeAngles)
+      ->ArgName("positions")
+      ->Arg(1)
+      ->Arg(512)
+      ->Unit(benchmark::kMicrosecond);
   elementwise("BM_QuantizeActivation/4864", BM_QuantizeActivation, false);
   elementwise("BM_ToBf16/1025x1024", BM_ToBf16, true);
 }

@@ -103,8 +103,8 @@ void attention(const float* q, const float* k, const float* v, float* out, const
     const int64_t group = s.n_heads / s.n_kv_heads, d = s.head_dim;
     auto run = [&](int64_t t0, int64_t t1) {
       thread_local ScratchVector<float> scores;
-      if (scores.size() < static_cast<size_t>(group * s.n_kv))
-        scores.resize(static_cast<size_t>(group * s.n_kv));
+      const auto needed = static_cast<size_t>(group * std::max(s.n_kv, s.kv_capacity));
+      if (scores.size() < needed) scores.resize(needed);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t i = t / s.n_kv_heads, kvh = t % s.n_kv_heads;
         const int64_t n = s.causal ? std::min(s.n_kv, s.q_offset + i + 1) : s.n_kv;

@@ -48,6 +48,10 @@ struct AttentionShape {
   // group's keys and values read once.
   const float* kt = nullptr;
   int64_t kt_block_stride = 0;
+  // Optional: the most keys these keys and values will grow to (the KV cache's capacity). Decode
+  // sizes its per-thread score scratch for it once, so that a context growing by one key per
+  // step does not reallocate it (no allocation in the decode loop); 0: n_kv.
+  int64_t kv_capacity = 0;
 };
 
 // Dispatches to attention_bf16 when s.bf16 is set.

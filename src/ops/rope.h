@@ -16,13 +16,24 @@ class Rope {
   // kUnsupported for RoPE kinds other than default, linear and dynamic (NTK).
   static Result<Rope> create(const io::RopeConfig& config, int64_t head_dim, int64_t max_position);
 
-  // Rotates `heads` heads of `head_dim` in each of n rows of x (row stride `stride`); row r has
-  // position positions[r]. `seq_len` (max position + 1 of the whole sequence) drives dynamic NTK.
-  void apply(float* x, int64_t n, int64_t stride, int64_t heads, const int64_t* positions,
-             int64_t seq_len) const;
+  int64_t head_dim() const { return head_dim_; }
+
+  // The rotation of n rows: cos_out / sin_out[r · head_dim/2 + i] = cos / sin of row r's angle
+  // for frequency i, row r at position positions[r]. `seq_len` (max position + 1 of the whole
+  // sequence) drives dynamic NTK. A forward pass computes this once and rotates every layer's
+  // queries and keys with it. Allocates nothing.
+  void angles(int64_t n, const int64_t* positions, int64_t seq_len, float* cos_out,
+              float* sin_out) const;
+
+  // Rotates `heads` heads of `head_dim` in each of n rows of x (row stride `stride`) by the
+  // rows' angles from angles(). Allocates nothing.
+  void rotate(float* x, int64_t n, int64_t stride, int64_t heads, const float* cos,
+              const float* sin) const;
 
  private:
-  std::vector<float> inv_freq_for(int64_t seq_len) const;
+  // Frequency i for a sequence of seq_len positions: inv_freq_[i] within max_position, the
+  // dynamic-NTK rescaled one beyond it.
+  float inv_freq(int64_t i, int64_t seq_len) const;
 
   io::RopeConfig config_;
   int64_t head_dim_ = 0;

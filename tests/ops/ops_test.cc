@@ -52,13 +52,16 @@ TEST(Rope, DynamicNtkOnlyBeyondTheTrainedLength) {
   io::RopeConfig dynamic{.kind = io::RopeKind::kDynamic, .theta = 10000.0, .factor = 2.0};
   auto a = ops::Rope::create(plain, 8, 16), b = ops::Rope::create(dynamic, 8, 16);
   ASSERT_TRUE(a.ok() && b.ok());
-  std::vector<float> x(8, 1.f), y(8, 1.f);
   const int64_t pos = 5;
-  a->apply(x.data(), 1, 8, 1, &pos, 10);
-  b->apply(y.data(), 1, 8, 1, &pos, 10);
+  const auto rotated = [&](const ops::Rope& rope, int64_t seq_len) {
+    std::vector<float> v(8, 1.f), c(4), s(4);
+    rope.angles(1, &pos, seq_len, c.data(), s.data());
+    rope.rotate(v.data(), 1, 8, 1, c.data(), s.data());
+    return v;
+  };
+  const std::vector<float> x = rotated(*a, 10), y = rotated(*b, 10);
   EXPECT_EQ(x, y) << "identical within max_position_embeddings";
-  std::vector<float> z(8, 1.f);
-  b->apply(z.data(), 1, 8, 1, &pos, 40);
+  const std::vector<float> z = rotated(*b, 40);
   EXPECT_NE(x, z) << "rescaled base beyond it";
   // Rotation keeps each pair's norm.
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(z[i] * z[i] + z[i + 4] * z[i + 4], 2.f, 1e-5);

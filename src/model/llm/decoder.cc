@@ -22,6 +22,7 @@ namespace {
 // frees them when the request ends (core/thread_scratch.h).
 struct ForwardScratch {
   ScratchVector<float> normed, branch, gate_up, act, qkv, ctx;
+  ScratchVector<float> rope_cos, rope_sin;  // the pass's rotation, shared by every layer
   ScratchVector<int64_t> positions;
 };
 
@@ -55,7 +56,8 @@ void Decoder::embed(std::span<const int32_t> ids, float* out) const {
   }
 }
 
-void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cache, ThreadPool* pool,
+void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cache,
+                        const float* rope_cos, const float* rope_sin, ThreadPool* pool,
                         float* out) const {
   const LlmSpec& s = *spec_;
   const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(layer)];
@@ -63,8 +65,6 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   ForwardScratch& sc = scratch();
   float* qkv = sized(sc.qkv, n * width);
   ops::linear(normed, n, l.qkv.w, l.qkv.b(), qkv, pool);
-  int64_t* positions = sized(sc.positions, n);
-  std::iota(positions, positions + n, pos0);
   for (int64_t r = 0; r < n; ++r) {
     float* q = qkv + r * width;
     float* k = q + qd;
@@ -75,8 +75,8 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
     }
   }
   const int64_t seq_len = pos0 + n;
-  rope_.apply(qkv, n, width, s.num_heads, positions, seq_len);
-  rope_.apply(qkv + qd, n, width, s.num_kv_heads, positions, seq_len);
+  rope_.rotate(qkv, n, width, s.num_heads, rope_cos, rope_sin);
+  rope_.rotate(qkv + qd, n, width, s.num_kv_heads, rope_cos, rope_sin);
   float* kt = cache.kt(layer);
   for (int64_t r = 0; r < n; ++r) {
     const float* k = qkv + r * width + qd;
@@ -100,6 +100,7 @@ void Decoder::attention(int layer, const float* normed, int64_t n, KvCache& cach
   a.q_offset = pos0;
   a.kt = kt;
   a.kt_block_stride = cache.kt_block_stride();
+  a.kv_capacity = cache.capacity();
   // bf16 attention pays for packing K and V per call: worth it for prompt blocks, not per token.
   a.bf16 = weights_->bf16_math && n >= 16;
   ops::attention(qkv, cache.k(layer, 0), cache.v(layer, 0), ctx, a, pool);
@@ -121,10 +122,18 @@ void Decoder::forward(float* x, int64_t n, KvCache& cache, float* last_logits, T
   const int64_t mlp_rows = std::min(n, kMlpRows);
   float* gate_up = sized(sc.gate_up, mlp_rows * 2 * f);
   float* act = sized(sc.act, mlp_rows * f);
+  // Every layer rotates its queries and keys by the same angles: one cos / sin table per pass
+  // (it was computed twice per layer).
+  const int64_t pos0 = cache.size(), half = s.head_dim / 2;
+  int64_t* positions = sized(sc.positions, n);
+  std::iota(positions, positions + n, pos0);
+  float* rope_cos = sized(sc.rope_cos, n * half);
+  float* rope_sin = sized(sc.rope_sin, n * half);
+  rope_.angles(n, positions, pos0 + n, rope_cos, rope_sin);
   for (int64_t i = 0; i < s.num_layers; ++i) {
     const LlmLayerWeights& l = weights_->layers[static_cast<size_t>(i)];
     ops::rms_norm(x, n, h, l.attn_norm.data(), eps, normed);
-    attention(static_cast<int>(i), normed, n, cache, pool, branch);
+    attention(static_cast<int>(i), normed, n, cache, rope_cos, rope_sin, pool, branch);
     ops::add_inplace(x, branch, n * h);
     ops::rms_norm(x, n, h, l.mlp_norm.data(), eps, normed);
     for (int64_t r0 = 0; r0 < n; r0 += mlp_rows) {

@@ -41,8 +41,10 @@ class Decoder {
   Decoder(const LlmSpec& spec, const LlmWeights& weights, ops::Rope rope)
       : spec_(&spec), weights_(&weights), rope_(std::move(rope)) {}
 
-  void attention(int layer, const float* normed, int64_t n, KvCache& cache, ThreadPool* pool,
-                 float* out) const;
+  // One layer's attention block for n new positions; rope_cos / rope_sin: their rotation
+  // (ops::Rope::angles).
+  void attention(int layer, const float* normed, int64_t n, KvCache& cache, const float* rope_cos,
+                 const float* rope_sin, ThreadPool* pool, float* out) const;
 
   const LlmSpec* spec_;
   const LlmWeights* weights_;
