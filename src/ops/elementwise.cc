@@ -178,6 +178,20 @@ void softmax_row(float* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;
 }
 
+IVL_SIMD_CLONES
+float log_sum_exp(const float* x, int64_t n) {
+  const float m = row_max(x, n);
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int l = 0; l < 16; ++l) acc[l] += exp_nonpositive(x[i + l] - m);
+  }
+  float s = 0.f;
+  for (; i < n; ++i) s += exp_nonpositive(x[i] - m);
+  for (float a : acc) s += a;
+  return m + std::log(s);
+}
+
 // e^(scale·(x − max)) rounded to bf16 straight into `out` (round to nearest even on the bits; the
 // values are in (0, 1], so no NaN or overflow case), summing the float32 values as the official
 // float32 softmax does.

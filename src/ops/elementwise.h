@@ -32,6 +32,10 @@ void round_bf16_inplace(float* x, int64_t count);
 // Softmax over one row, in place, numerically stable (max subtracted).
 void softmax_row(float* x, int64_t n);
 
+// log Σ e^x[i] over x[0, n) (n ≥ 1), numerically stable (max subtracted); x is not modified.
+// Finite x only (the caller's logits are checked first).
+float log_sum_exp(const float* x, int64_t n);
+
 // The numerators of a softmax over scale·x[0, n) (scale > 0): out[i] = bf16(e^(scale·(x[i] −
 // max x))); returns their float32 sum (the caller divides by it afterwards — attention scales
 // the output rows instead of n probabilities). x is not modified.

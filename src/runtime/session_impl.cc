@@ -145,6 +145,7 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
   r.generated_ids.reserve(expected);
   r.tokens.reserve(expected);
   r.finish_reason = FinishReason::kLength;
+  std::vector<float> raw;  // with logprobs: a copy of each step's logits, one buffer for all
   for (int64_t step = 0; step < max_new; ++step) {
     if (cancelled_.load()) {
       r.finish_reason = FinishReason::kCancelled;
@@ -159,7 +160,8 @@ Result<Response> SessionImpl::generate(const Request& request, const TokenCallba
     }
     GeneratedToken tok;
     if (request.sampling.logprobs > 0) tok.top = top_logprobs(logits, request.sampling.logprobs);
-    std::vector<float> raw = request.sampling.logprobs > 0 ? logits : std::vector<float>();
+    // The model's own logits, before the sampler's penalties and temperature change them.
+    if (request.sampling.logprobs > 0) raw.assign(logits.begin(), logits.end());
     const std::span<const float> model_logits =
         raw.empty() ? std::span<const float>() : std::span<const float>(raw);
     const int32_t next = sampler.sample(logits, history, r.generated_ids);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ivl/engine.h"
 #include "model/llm/decoder.h"
 #include "model/model_description.h"
 #include "model/runtime_weights.h"
@@ -27,11 +28,13 @@
 
 namespace {
 
-// Every operator new of the process, on every thread.
+// Every operator new of the process, on every thread, and the bytes they asked for.
 std::atomic<int64_t> g_allocations{0};
+std::atomic<int64_t> g_allocated_bytes{0};
 
 void* counted_allocation(std::size_t bytes, std::size_t alignment) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  g_allocated_bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
   if (bytes == 0) bytes = 1;
   void* p = nullptr;
   if (alignment <= alignof(std::max_align_t)) {
@@ -175,6 +178,10 @@ TEST_P(DecodeAllocation, NoHeapAllocationPerStep) {
     SCOPED_TRACE("every sampling processor");
     EXPECT_EQ(allocations_while_decoding(m, every_processor()), 0);
   }
+  {
+    SCOPED_TRACE("top-p alone");  // candidates from the whole vocabulary, a varying number
+    EXPECT_EQ(allocations_while_decoding(m, {.temperature = 0.8f, .top_p = 0.9f, .seed = 5}), 0);
+  }
   // The AVX-512 quantized GEMVs walk their rows in one of several ways, chosen per CPU: run
   // every one.
   const bool quantized = format == WeightFormat::kQ8_0 || format == WeightFormat::kQ4_0;
@@ -187,6 +194,34 @@ TEST_P(DecodeAllocation, NoHeapAllocationPerStep) {
                  << walk.four_row_max_bytes << ", q4_0 prefetch " << walk.q4_0_prefetch);
     EXPECT_EQ(allocations_while_decoding(m, SamplingOptions{}), 0);
   }
+}
+
+// Through the public API a step also makes its output — the token's text and, when asked for,
+// its top log-probabilities — so the bound is on bytes: a few hundred per token for that, where
+// a copy of the logits (a vocabulary of 151,674 floats in the fixture model: 607 KB) made per
+// step for the log-probabilities would exceed it a thousandfold.
+TEST(DecodeAllocation, SessionStepsAllocateOnlyTheirOutput) {
+  auto engine = Engine::load(
+      {.model_dir = test::fixture("models/tiny-internvl3-qwen2").string(), .threads = 2});
+  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
+  Request request;
+  request.prompt = "Who are you?";
+  request.sampling.max_new_tokens = 64;
+  request.sampling.ignore_eos = true;
+  request.sampling.logprobs = 5;
+  std::vector<int64_t> bytes_at_token;
+  bytes_at_token.reserve(64);
+  auto response = (*engine)->new_session()->generate(request, [&](const GeneratedToken& t) {
+    EXPECT_EQ(t.top.size(), 5u);
+    bytes_at_token.push_back(g_allocated_bytes.load());
+    return true;
+  });
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  ASSERT_EQ(bytes_at_token.size(), 64u);
+  // From the third token on (the first steps grow the scratch buffers).
+  const int64_t steps = 64 - 3;
+  const int64_t per_step = (bytes_at_token.back() - bytes_at_token[2]) / steps;
+  EXPECT_LT(per_step, 1024) << "bytes allocated per decode step";
 }
 
 // The counter itself counts (else the test above could not fail): a vector made on each of the

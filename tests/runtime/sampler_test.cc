@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 
 namespace ivl::runtime {
 namespace {
@@ -82,6 +84,149 @@ TEST(Logprobs, LogSoftmaxAndTopK) {
   EXPECT_EQ(top[1].id, 4);
   EXPECT_EQ(top[2].id, 2);
   EXPECT_NEAR(top[0].logprob, 3.0 - std::log(z), 1e-6);
+}
+
+// What sample() must draw from, computed the plain way: sort everything. Top-k by logit (ties:
+// lower id), a double-precision softmax over what is left, the smallest prefix in likelihood
+// order (ties: lower id) whose mass reaches top_p, then the tokens at least min_p times the most
+// likely; returned in id order, renormalised.
+std::vector<Candidate> reference_distribution(const std::vector<float>& logits,
+                                              const SamplingOptions& o) {
+  struct Entry {
+    int32_t id;
+    double value;
+  };
+  auto higher = [](const Entry& a, const Entry& b) {
+    return a.value > b.value || (a.value == b.value && a.id < b.id);
+  };
+  std::vector<Entry> e;
+  for (size_t i = 0; i < logits.size(); ++i) e.push_back({static_cast<int32_t>(i), logits[i]});
+  std::sort(e.begin(), e.end(), higher);
+  if (o.top_k > 0 && static_cast<size_t>(o.top_k) < e.size()) e.resize(o.top_k);
+  if (e.empty()) return {};
+  const double top = e.front().value / o.temperature;
+  double z = 0;
+  for (Entry& x : e) z += (x.value = std::exp(x.value / o.temperature - top));
+  for (Entry& x : e) x.value /= z;
+  if (o.top_p < 1.f) {
+    size_t n = 0;
+    double mass = 0;
+    while (n < e.size() && mass < o.top_p) mass += e[n++].value;
+    e.resize(std::max<size_t>(n, 1));
+  }
+  const double floor = o.min_p * e.front().value;
+  std::erase_if(e, [&](const Entry& x) { return x.value < floor; });
+  double kept = 0;
+  for (const Entry& x : e) kept += x.value;
+  std::vector<Candidate> out;
+  for (const Entry& x : e) out.push_back({x.id, static_cast<float>(x.value / kept)});
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return out;
+}
+
+// Logits of `vocab` tokens: a normal body (sd `spread`) and `peaks` tokens lifted 6–12 above it,
+// as a trained model's are; spread 0 makes every logit equal (all tied).
+std::vector<float> random_logits(size_t vocab, float spread, int peaks, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> body(0.f, spread);
+  std::uniform_real_distribution<float> lift(6.f, 12.f);
+  std::vector<float> v(vocab);
+  for (float& x : v) x = spread > 0 ? body(rng) : 0.f;
+  for (int i = 0; i < peaks; ++i) v[rng() % vocab] += lift(rng);
+  return v;
+}
+
+// The sampler finds the nucleus by selection rather than a sort, leaves out tokens that cannot
+// be in it, and orders the survivors by id: it must still draw from exactly the distribution a
+// full sort defines — on small and Qwen-sized vocabularies, flat, peaked and fully tied logits,
+// with every combination of the truncations. (Tied tokens, 301 or top-k's 40: no top_p here is
+// a multiple of their probability, where float and double sums could end the nucleus a token
+// apart.)
+TEST(Sampler, DrawsFromTheDistributionAFullSortDefines) {
+  struct Shape {
+    size_t vocab;
+    float spread;
+    int peaks;
+  };
+  const Shape shapes[] = {{5, 1.f, 0},     {300, 2.f, 3},     {301, 0.f, 0},
+                          {5000, 0.3f, 0}, {151674, 2.f, 40}, {151674, 0.05f, 0}};
+  const int top_ks[] = {0, 1, 40, 4000};
+  const float top_ps[] = {1.f, 0.93f, 0.51f, 0.06f};
+  const float min_ps[] = {0.f, 0.05f};
+  int cases = 0;
+  for (size_t s = 0; s < std::size(shapes); ++s) {
+    const std::vector<float> logits =
+        random_logits(shapes[s].vocab, shapes[s].spread, shapes[s].peaks, 100 + s);
+    for (int top_k : top_ks) {
+      for (float top_p : top_ps) {
+        for (float min_p : min_ps) {
+          const SamplingOptions o{
+              .temperature = 0.7f, .top_k = top_k, .top_p = top_p, .min_p = min_p, .seed = 3};
+          SCOPED_TRACE(testing::Message()
+                       << "vocab " << shapes[s].vocab << " spread " << shapes[s].spread << " top_k "
+                       << top_k << " top_p " << top_p << " min_p " << min_p);
+          Sampler sampler(o);
+          std::vector<float> l = logits;
+          const int32_t id = sampler.sample(l, {}, {});
+          const std::span<const Candidate> got = sampler.last_distribution();
+          const std::vector<Candidate> want = reference_distribution(logits, o);
+          ASSERT_EQ(got.size(), want.size());
+          bool drawn_is_kept = false;
+          for (size_t i = 0; i < want.size(); ++i) {
+            ASSERT_EQ(got[i].id, want[i].id) << i;
+            EXPECT_NEAR(got[i].p, want[i].p, 1e-5 * want[i].p + 1e-9) << i;
+            drawn_is_kept |= got[i].id == id;
+          }
+          EXPECT_TRUE(drawn_is_kept) << id;
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 6 * 4 * 4 * 2);
+}
+
+// Equal logits: top-k and the nucleus take the lower ids first.
+TEST(Sampler, TiesGoToTheLowerId) {
+  const std::vector<float> tied(10, 1.f);
+  Sampler k3({.temperature = 1.f, .top_k = 3});
+  std::vector<float> l = tied;
+  k3.sample(l, {}, {});
+  ASSERT_EQ(k3.last_distribution().size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(k3.last_distribution()[i].id, i);
+  Sampler p35({.temperature = 1.f, .top_p = 0.35f});  // 4 × 0.1 is the first to reach 0.35
+  l = tied;
+  p35.sample(l, {}, {});
+  ASSERT_EQ(p35.last_distribution().size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(p35.last_distribution()[i].id, i);
+    EXPECT_FLOAT_EQ(p35.last_distribution()[i].p, 0.25f);
+  }
+}
+
+// top_logprobs keeps the k highest in order (ties: lower id first) without sorting the
+// vocabulary; the log-probabilities are exact log-softmax values.
+TEST(Logprobs, TopKOfALargeVocabularyWithTies) {
+  std::vector<float> l = random_logits(151674, 2.f, 40, 9);
+  l[70000] = l[80000] = 30.f;  // a tie at the top
+  l[5] = 29.f;
+  double z = 0;
+  for (float v : l) z += std::exp(static_cast<double>(v) - 30.0);
+  const double lse = 30.0 + std::log(z);
+  std::vector<int32_t> order(l.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+  const std::vector<TokenLogprob> top = top_logprobs(l, 20);
+  ASSERT_EQ(top.size(), 20u);
+  EXPECT_EQ(top[0].id, 70000);
+  EXPECT_EQ(top[1].id, 80000);
+  EXPECT_EQ(top[2].id, 5);
+  for (size_t i = 0; i < top.size(); ++i) {
+    EXPECT_EQ(top[i].id, order[i]) << i;
+    EXPECT_NEAR(top[i].logprob, l[order[i]] - lse, 1e-5) << i;
+  }
+  EXPECT_NEAR(log_softmax_at(l, 5), 29.0 - lse, 1e-5);
+  EXPECT_EQ(top_logprobs(std::vector<float>{1.f, 2.f}, 5).size(), 2u);
 }
 
 TEST(AllFinite, FindsANanOrInfinityAnywhere) {
