@@ -43,7 +43,7 @@ Request greedy(std::string prompt, int max_new_tokens) {
 
 }  // namespace
 
-Result<BenchWorkload> BenchWorkload::make(const BenchSizes& sizes) {
+Result<BenchWorkload> BenchWorkload::make(const BenchSizes& sizes, const DecodeSampling& sampling) {
   if (sizes.tiles < 1 || sizes.prompt_tokens < 1 || sizes.gen_tokens < 2 ||
       sizes.decode_context < 0) {
     return Status::invalid_argument(
@@ -69,6 +69,10 @@ Result<BenchWorkload> BenchWorkload::make(const BenchSizes& sizes) {
   std::string instruction = "Count from one to one thousand, one number per line.";
   if (sizes.decode_context > 0) instruction = the_words(sizes.decode_context) + "\n" + instruction;
   w.decode_ = greedy(instruction, sizes.gen_tokens);
+  w.decode_.sampling.temperature = sampling.temperature;
+  w.decode_.sampling.top_p = sampling.top_p;
+  w.decode_.sampling.top_k = sampling.top_k;
+  w.decode_.sampling.seed = 1;  // the same tokens in every run
   w.ttft_ = greedy(
       "Describe this picture in detail: the colours, the shapes, the textures and any text in it.",
       1);

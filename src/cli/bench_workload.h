@@ -31,9 +31,17 @@ struct BenchSample {
   double ttft_ms = 0;  // 1 image + a short question: preprocess, vision, prefill, first sample
 };
 
+// How the decode request picks its tokens (default: greedy). Sampling adds the sampler's work
+// per token to decode's time, as a sampled chat or API request has it.
+struct DecodeSampling {
+  float temperature = 0.f;
+  float top_p = 1.f;
+  int top_k = 0;
+};
+
 class BenchWorkload {
  public:
-  static Result<BenchWorkload> make(const BenchSizes& sizes);
+  static Result<BenchWorkload> make(const BenchSizes& sizes, const DecodeSampling& sampling = {});
   Result<BenchSample> run(Session& session) const;
 
  private:

@@ -29,6 +29,7 @@ using nlohmann::ordered_json;
 struct BenchOptions {
   EngineFlags engine;
   BenchSizes sizes;
+  DecodeSampling sampling;
   int repeat = 3;
   int warmup = 1;
   bool json = false;
@@ -116,6 +117,10 @@ ordered_json report_json(const BenchOptions& o, const Engine& engine, const Resu
                   {"prompt_tokens", o.sizes.prompt_tokens},
                   {"gen_tokens", o.sizes.gen_tokens},
                   {"decode_context", o.sizes.decode_context},
+                  {"decode_sampling",
+                   {{"temperature", o.sampling.temperature},
+                    {"top_p", o.sampling.top_p},
+                    {"top_k", o.sampling.top_k}}},
                   {"repeat", o.repeat},
                   {"warmup", o.warmup}};
   j["machine"] = {
@@ -176,8 +181,17 @@ void print_table(const ordered_json& j) {
   const std::string prefill =
       "prefill (prompt: " + j["prefill"]["prompt_tokens"].dump() + " tokens)";
   row(prefill.c_str(), j["prefill"]["tokens_per_s"], "tokens/s");
-  const std::string decode = "decode (steps: " + j["decode"]["steps"].dump() + ", after " +
-                             j["decode"]["prompt_tokens"].dump() + " tokens)";
+  std::string decode = "decode (steps: " + j["decode"]["steps"].dump() + ", after " +
+                       j["decode"]["prompt_tokens"].dump() + " tokens";
+  const ordered_json& sampled = j["options"]["decode_sampling"];
+  if (sampled["temperature"].get<float>() > 0) {
+    char how[96];
+    std::snprintf(how, sizeof how, ", sampled: T %g, top-p %g, top-k %d",
+                  sampled["temperature"].get<double>(), sampled["top_p"].get<double>(),
+                  sampled["top_k"].get<int>());
+    decode += how;
+  }
+  decode += ")";
   row(decode.c_str(), j["decode"]["tokens_per_s"], "tokens/s");
   const std::string reads =
       "decode weight reads (" +
@@ -200,7 +214,7 @@ void print_table(const ordered_json& j) {
 }
 
 int run_bench(const BenchOptions& o) {
-  auto workload = BenchWorkload::make(o.sizes);
+  auto workload = BenchWorkload::make(o.sizes, o.sampling);
   if (!workload.ok()) return report_error(workload.status());
   const auto t0 = std::chrono::steady_clock::now();
   auto engine = load_engine(o.engine);
@@ -263,6 +277,16 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                   "about this much more context (default 0: the template and one sentence, 57 "
                   "tokens for InternVL3; the report states the count)")
       ->check(CLI::Range(0, 1 << 20));
+  sub->add_option("--temperature", o->sampling.temperature,
+                  "Sample the decode request's tokens at this temperature (default 0: greedy); "
+                  "decode's time then includes the sampler's")
+      ->check(CLI::Range(0.0, 100.0));
+  sub->add_option("--top-p", o->sampling.top_p,
+                  "With --temperature: nucleus sampling mass (default 1 = off)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--top-k", o->sampling.top_k,
+                  "With --temperature: keep the K most likely tokens (default 0 = off)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--repeat", o->repeat, "Timed runs (default 3)")->check(CLI::Range(1, 1000));
   sub->add_option("--warmup", o->warmup, "Untimed runs first (default 1)")
       ->check(CLI::Range(0, 1000));

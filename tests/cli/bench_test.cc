@@ -142,6 +142,43 @@ TEST(CliBench, DecodeContextIsWhereDecodeStarts) {
   EXPECT_NE(bad.err.find("decode-context"), std::string::npos) << bad.err;
 }
 
+// --temperature / --top-p / --top-k sample the decode request (its time then includes the
+// sampler's); still exactly --gen-tokens tokens, and the report says how they were picked.
+TEST(CliBench, DecodeCanBeSampled) {
+  CliResult r = run_cli({"bench", "-m",
+                         kModel,  "--tiles",
+                         "1",     "--prompt-tokens",
+                         "8",     "--gen-tokens",
+                         "6",     "--temperature",
+                         "0.8",   "--top-p",
+                         "0.9",   "--top-k",
+                         "50",    "--repeat",
+                         "1",     "--warmup",
+                         "0",     "--json",
+                         "-t",    "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_FLOAT_EQ(j["options"]["decode_sampling"]["temperature"].get<float>(), 0.8f);
+  EXPECT_FLOAT_EQ(j["options"]["decode_sampling"]["top_p"].get<float>(), 0.9f);
+  EXPECT_EQ(j["options"]["decode_sampling"]["top_k"], 50);
+  EXPECT_EQ(j["decode"]["steps"], 5);
+
+  CliResult table = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
+                             "--gen-tokens", "3", "--temperature", "0.7", "--top-p", "0.95",
+                             "--repeat", "1", "--warmup", "0", "-t", "2"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("sampled: T 0.7, top-p 0.95, top-k 0"), std::string::npos) << table.out;
+
+  CliResult greedy = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
+                              "--gen-tokens", "2", "--repeat", "1", "--warmup", "0", "-t", "2"});
+  ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
+  EXPECT_EQ(greedy.out.find("sampled"), std::string::npos) << greedy.out;
+
+  CliResult bad = run_cli({"bench", "-m", kModel, "--top-p", "1.5"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("top-p"), std::string::npos) << bad.err;
+}
+
 TEST(CliBench, TableByDefault) {
   CliResult r = run_cli({"bench", "-m", kModel, "--tiles", "1", "--prompt-tokens", "8",
                          "--gen-tokens", "2", "--repeat", "2", "--warmup", "1", "-t", "2"});
