@@ -131,7 +131,9 @@ bool Sampler::keep_nucleus() {
   for (const Candidate& x : c) bucket_mass_[probability_bucket(x.p)] += x.p;
   double before = 0;  // mass of the buckets above the one the prefix ends in
   size_t last = kProbabilityBuckets;
-  while (last > 0 && before + bucket_mass_[last - 1] < top_p) before += bucket_mass_[--last];
+  // (An empty bucket never ends the prefix: with top_p = 0 the prefix is the most likely token.)
+  while (last > 0 && (bucket_mass_[last - 1] == 0 || before + bucket_mass_[last - 1] < top_p))
+    before += bucket_mass_[--last];
   if (last == 0) return false;  // all together do not reach top_p: all are kept
   const size_t end_bucket = last - 1;
   const auto in_bucket_end = std::partition(

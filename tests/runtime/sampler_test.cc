@@ -28,6 +28,8 @@ TEST(Sampler, GreedyIsArgmax) {
 TEST(Sampler, TopKOneAndTinyTopPAreArgmax) {
   EXPECT_EQ(pick({.temperature = 1.f, .top_k = 1}), 1);
   EXPECT_EQ(pick({.temperature = 1.f, .top_p = 0.01f}), 1);
+  // top_p = 0: still the most likely token, also when a less likely one comes first by id.
+  EXPECT_EQ(pick({.temperature = 1.f, .top_p = 0.f}, {2.9f, 3.f, 0.f, 0.f}), 1);
   EXPECT_EQ(pick({.temperature = 1.f, .min_p = 0.99f}), 1);
 }
 
@@ -151,7 +153,7 @@ TEST(Sampler, DrawsFromTheDistributionAFullSortDefines) {
   const Shape shapes[] = {{5, 1.f, 0},     {300, 2.f, 3},     {301, 0.f, 0},
                           {5000, 0.3f, 0}, {151674, 2.f, 40}, {151674, 0.05f, 0}};
   const int top_ks[] = {0, 1, 40, 4000};
-  const float top_ps[] = {1.f, 0.93f, 0.51f, 0.06f};
+  const float top_ps[] = {1.f, 0.93f, 0.51f, 0.06f, 0.f};
   const float min_ps[] = {0.f, 0.05f};
   int cases = 0;
   for (size_t s = 0; s < std::size(shapes); ++s) {
@@ -183,7 +185,7 @@ TEST(Sampler, DrawsFromTheDistributionAFullSortDefines) {
       }
     }
   }
-  EXPECT_EQ(cases, 6 * 4 * 4 * 2);
+  EXPECT_EQ(cases, 6 * 4 * 5 * 2);
 }
 
 // Equal logits: top-k and the nucleus take the lower ids first.
