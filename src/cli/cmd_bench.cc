@@ -283,7 +283,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 100.0));
   sub->add_option("--top-p", o->sampling.top_p,
                   "With --temperature: nucleus sampling mass (default 1 = off)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(probability_mass());
   sub->add_option("--top-k", o->sampling.top_k,
                   "With --temperature: keep the K most likely tokens (default 0 = off)")
       ->check(CLI::NonNegativeNumber);

@@ -23,6 +23,16 @@ SamplingOptions SamplingFlags::to_options() const {
   return s;
 }
 
+CLI::Validator probability_mass() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double x = 0;
+        if (CLI::detail::lexical_cast(value, x) && x > 0 && x <= 1) return {};
+        return "Value " + value + " not in (0, 1]";
+      },
+      "(0, 1]");
+}
+
 void add_engine_flags(CLI::App* app, EngineFlags* f) {
   app->add_option("-m,--model", f->model_dir, "Checkpoint directory")
       ->required()
@@ -57,7 +67,7 @@ void add_sampling_flags(CLI::App* app, SamplingFlags* f) {
   app->add_option("--temperature", f->temperature, "0 = greedy (default)")
       ->check(CLI::Range(0.0, 100.0));
   app->add_option("--top-p", f->top_p, "Nucleus sampling mass (default 1 = off)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(probability_mass());
   app->add_option("--top-k", f->top_k, "Keep the K most likely tokens (default 0 = off)")
       ->check(CLI::NonNegativeNumber);
   app->add_option("--min-p", f->min_p,

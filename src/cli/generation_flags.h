@@ -34,6 +34,10 @@ struct SamplingFlags {
   SamplingOptions to_options() const;
 };
 
+// Accepts a number in (0, 1]: a top-p mass (the engine rejects 0, so the flag does too, before
+// the model loads).
+CLI::Validator probability_mass();
+
 void add_engine_flags(CLI::App* app, EngineFlags* flags);
 void add_sampling_flags(CLI::App* app, SamplingFlags* flags);
 

@@ -81,7 +81,11 @@ void Sampler::softmax_candidates(std::span<const float> logits, float floor) {
   const auto vocab = static_cast<int32_t>(logits.size());
   const float t = options_.temperature;
   candidates_.clear();
-  candidates_.reserve(logits.size());  // once: how many pass the floor varies from step to step
+  // Every buffer at its largest on the first call: how many candidates pass the floor, and
+  // whether the id ordering needs the vocabulary's marks, vary from step to step.
+  candidates_.reserve(logits.size());
+  probs_.resize(logits.size());
+  if (seen_.size() < logits.size()) seen_.resize(logits.size(), 0);
   if (options_.top_k > 0 && options_.top_k < vocab) {
     // The k highest logits, then a softmax over them alone (HF: the rest are set to −inf).
     for (int32_t i = 0; i < vocab; ++i) candidates_.push_back({i, logits[static_cast<size_t>(i)]});
@@ -106,7 +110,6 @@ void Sampler::softmax_candidates(std::span<const float> logits, float floor) {
     return;
   }
   // The whole vocabulary: one vectorised softmax; tokens below `floor` are left out.
-  probs_.resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) probs_[i] = logits[i] / t;
   ops::softmax_row(probs_.data(), vocab);
   for (int32_t i = 0; i < vocab; ++i) {
@@ -178,8 +181,6 @@ void Sampler::order_and_normalise(int32_t vocab) {
     std::sort(candidates_.begin(), candidates_.end(),
               [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
   } else if (!in_id_order_) {  // mark the kept ids, then collect them in id order
-    if (probs_.size() < static_cast<size_t>(vocab)) probs_.resize(static_cast<size_t>(vocab));
-    if (seen_.size() < static_cast<size_t>(vocab)) seen_.resize(static_cast<size_t>(vocab), 0);
     for (const Candidate& c : candidates_) {
       seen_[static_cast<size_t>(c.id)] = 1;
       probs_[static_cast<size_t>(c.id)] = c.p;
@@ -205,11 +206,12 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   }
   const auto vocab = static_cast<int32_t>(logits.size());
-  // Tokens that cannot survive top-p or min-p need not become candidates. Only a token more
+  // Tokens that cannot be in the nucleus need not become candidates. Only a token more
   // likely than (1 − top_p) / vocab can be in the nucleus: one outside it holds, with every less
   // likely token (at most vocab of them), more than 1 − top_p. (A trained model's distribution
-  // leaves a few hundred of 150k.) Rounding can break that bound at its edge, so when the
-  // nucleus does not fill up from the candidates, it is found again from all tokens.
+  // leaves a few hundred of 150k.) Only rounding could make the candidates fall short of top_p
+  // (a search over 5,000 shapes of equally likely tokens found no such input); if they do, the
+  // nucleus is found again from all tokens.
   float floor = 0.f;
   if (options_.top_p < 1.f) floor = (1.f - options_.top_p) / static_cast<float>(vocab);
   softmax_candidates(logits, floor);
@@ -222,14 +224,22 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   }
   order_and_normalise(static_cast<int32_t>(logits.size()));
-  // Draw: walk the candidates in id order until the uniform draw's mass is spent.
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  // Draw: walk the candidates in id order until a uniform draw over their total (as summed
+  // here, so that rounding leaves no gap at the end) is spent. A zero probability is never
+  // drawn; should rounding still run past the end, the most likely candidate is taken.
+  double total = 0;
+  const Candidate* most_likely = &candidates_.front();
+  for (const Candidate& c : candidates_) {
+    total += c.p;
+    if (c.p > most_likely->p) most_likely = &c;
+  }
+  std::uniform_real_distribution<double> uniform(0.0, total);
   double r = uniform(rng_);
   for (const Candidate& c : candidates_) {
     r -= c.p;
-    if (r <= 0) return c.id;
+    if (r < 0) return c.id;
   }
-  return candidates_.back().id;
+  return most_likely->id;
 }
 
 float log_softmax_at(std::span<const float> logits, int32_t id) {

@@ -174,9 +174,12 @@ TEST(CliBench, DecodeCanBeSampled) {
   ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
   EXPECT_EQ(greedy.out.find("sampled"), std::string::npos) << greedy.out;
 
-  CliResult bad = run_cli({"bench", "-m", kModel, "--top-p", "1.5"});
-  EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.err.find("top-p"), std::string::npos) << bad.err;
+  for (const char* top_p : {"1.5", "0", "-0.1", "abc"}) {
+    CliResult bad = run_cli({"bench", "-m", kModel, "--top-p", top_p});
+    EXPECT_NE(bad.exit_code, 0) << top_p;
+    EXPECT_NE(bad.err.find("top-p"), std::string::npos) << bad.err;
+    EXPECT_EQ(bad.err.find("loading"), std::string::npos) << "rejected before loading: " << bad.err;
+  }
 }
 
 TEST(CliBench, TableByDefault) {

@@ -166,8 +166,18 @@ int64_t allocations_while_decoding(const Model& m, const SamplingOptions& sampli
 
 class DecodeAllocation : public ::testing::TestWithParam<std::tuple<std::string, WeightFormat>> {};
 
+// The kernel table this run is about: the second ctest run sets IVL_KERNELS=portable, and a
+// run that silently fell back to AVX-512 would only repeat the first.
+void expect_requested_kernels() {
+  const char* asked = std::getenv("IVL_KERNELS");
+  if (asked != nullptr && std::string(asked) == "portable") {
+    ASSERT_STREQ(ops::active_kernels().name, "portable");
+  }
+}
+
 TEST_P(DecodeAllocation, NoHeapAllocationPerStep) {
   const auto& [name, format] = GetParam();
+  expect_requested_kernels();
   const Model m = load(name, format);
   SCOPED_TRACE(::testing::Message() << "kernels " << ops::active_kernels().name);
   {
@@ -194,6 +204,28 @@ TEST_P(DecodeAllocation, NoHeapAllocationPerStep) {
                  << walk.four_row_max_bytes << ", q4_0 prefetch " << walk.q4_0_prefetch);
     EXPECT_EQ(allocations_while_decoding(m, SamplingOptions{}), 0);
   }
+}
+
+// The sampler's buffers are sized for the vocabulary on its first call, whatever that call
+// needed: a later step whose nucleus is far larger (here: top-k 5000, a peaked distribution
+// first, then a flat one, whose thousands of survivors are ordered through the vocabulary's
+// marks) allocates nothing.
+TEST(DecodeAllocation, SamplerBuffersDoNotGrowAfterTheFirstStep) {
+  constexpr size_t kVocab = 151674;
+  std::vector<float> peaked(kVocab, 0.f), flat(kVocab, 0.f);
+  for (size_t i = 0; i < kVocab; ++i) flat[i] = static_cast<float>(i % 7) * 0.01f;
+  for (size_t i = 0; i < 10; ++i) peaked[i * 1000] = 20.f;
+  Sampler sampler({.temperature = 1.f, .top_k = 5000, .top_p = 0.9f, .seed = 1});
+  std::vector<int32_t> history = {1, 2, 3};
+  history.reserve(16);
+  std::vector<float> l = peaked;
+  sampler.sample(l, history, {});
+  ASSERT_LE(sampler.last_distribution().size(), 10u);
+  l = flat;
+  const int64_t before = g_allocations.load();
+  sampler.sample(l, history, {});
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_GT(sampler.last_distribution().size(), 4096u);  // the vocabulary-marks path
 }
 
 // Through the public API a step also makes its output — the token's text and, when asked for,

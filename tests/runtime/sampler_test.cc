@@ -188,6 +188,39 @@ TEST(Sampler, DrawsFromTheDistributionAFullSortDefines) {
   EXPECT_EQ(cases, 6 * 4 * 5 * 2);
 }
 
+// A sampler is reused for every token of a request: state left by one call (the penalties'
+// and the id ordering's vocabulary marks, its buffers) must not change the next. One sampler
+// over a sequence of different steps draws from what a fresh sampler draws from at each.
+TEST(Sampler, AReusedSamplerDrawsLikeAFreshOne) {
+  const SamplingOptions o{.temperature = 0.9f,
+                          .top_p = 0.95f,
+                          .min_p = 0.001f,
+                          .repetition_penalty = 1.3f,
+                          .presence_penalty = 0.4f,
+                          .seed = 11};
+  Sampler reused(o);
+  std::vector<int32_t> history = {5, 17, 5, 40000, 151000};
+  for (int step = 0; step < 8; ++step) {
+    SCOPED_TRACE(step);
+    // Alternating peaked and flat steps: small nuclei (sorted) and large ones (marks).
+    const std::vector<float> logits = step % 2 == 0 ? random_logits(151674, 2.f, 40, 50 + step)
+                                                    : random_logits(151674, 0.05f, 0, 50 + step);
+    std::vector<float> a = logits, b = logits;
+    const std::vector<int32_t> generated(history.begin() + 3, history.end());
+    reused.sample(a, history, generated);
+    Sampler fresh(o);
+    fresh.sample(b, history, generated);
+    EXPECT_EQ(a, b) << "penalties applied alike";
+    const std::span<const Candidate> x = reused.last_distribution(), y = fresh.last_distribution();
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      ASSERT_EQ(x[i].id, y[i].id) << i;
+      ASSERT_EQ(x[i].p, y[i].p) << i;
+    }
+    history.push_back(static_cast<int32_t>(x[x.size() / 2].id));
+  }
+}
+
 // Equal logits: top-k and the nucleus take the lower ids first.
 TEST(Sampler, TiesGoToTheLowerId) {
   const std::vector<float> tied(10, 1.f);
