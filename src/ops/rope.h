@@ -16,8 +16,6 @@ class Rope {
   // kUnsupported for RoPE kinds other than default, linear and dynamic (NTK).
   static Result<Rope> create(const io::RopeConfig& config, int64_t head_dim, int64_t max_position);
 
-  int64_t head_dim() const { return head_dim_; }
-
   // The rotation of n rows: cos_out / sin_out[r · head_dim/2 + i] = cos / sin of row r's angle
   // for frequency i, row r at position positions[r]. `seq_len` (max position + 1 of the whole
   // sequence) drives dynamic NTK. A forward pass computes this once and rotates every layer's
