@@ -624,6 +624,10 @@ void register_all() {
       {4864, 896, "llm_down"},
       {896, 1152, "llm_qkv"},
       {896, 151674, "lm_head"},
+      // Qwen3-1.7B (InternVL3.5-2B): 2048-wide rows, and the 6144-wide down projection.
+      {2048, 12288, "qwen3_1.7b_gate_up"},
+      {6144, 2048, "qwen3_1.7b_down"},
+      {2048, 4096, "qwen3_1.7b_qkv"},
   };
   for (const GemvShape& g : gemv) {
     for (const Format& f : kFormats) {

@@ -85,10 +85,11 @@ struct QuantGemvPolicy {
   bool q4_0_prefetch = true;
   size_t q8_0_max_prefetch_row_bytes = SIZE_MAX;  // longer q8_0 rows are not prefetched
   size_t four_row_max_bytes = 1664;
-  // K ≤ 1536 (at most three super-blocks of 512): the activations stay in registers across rows,
-  // each row is read whole before the next, and four rows share one reduction. Takes precedence
-  // over four_row_max_bytes for those rows; prefetching still follows the fields above.
-  bool short_rows_in_registers = false;
+  // Rows of at most this many super-blocks of 512 (K ≤ 512 · short_row_max_supers; 0: none, at
+  // most 4): the activations stay in registers across rows, each row is read whole before the
+  // next, and four rows share one reduction. Takes precedence over four_row_max_bytes for those
+  // rows; prefetching still follows the fields above.
+  int short_row_max_supers = 0;
 };
 QuantGemvPolicy& avx512_quant_gemv_policy();
 

@@ -289,7 +289,7 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // keep the activations in registers (gemv_short_rows). On a Zen 4 host (CPU family 0x19, the
 // only family-0x19 parts with AVX-512) prefetches and four-row passes are off: each thread reads
 // its rows as one plain sequential stream and leaves it to the hardware prefetcher; rows of at
-// most three super-blocks take gemv_short_rows, which reads them in the same order. Same process,
+// most four super-blocks take gemv_short_rows, which reads them in the same order. Same process,
 // 2 threads, weights from DRAM (kernels_bench BM_Gemv, alternating runs): on 2026-12-03 00:36 UTC
 // dropping the prefetches alone gave q4_0 1.24–1.43× at K = 896 and 1.07× at K = 4864, q8_0
 // 1.33× at K = 4864; at 06:20 UTC one row at a time gave q8_0 at K = 896 a gain in each of 11
@@ -309,7 +309,14 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // prompt, 3 pairs): q4_0 1.07–1.45×, q8_0 0.98–1.14×. At K = 1536 (InternVL3-2B's LLM; BM_GemvHot
 // 1536x256, 4 pairs) q4_0 34.7–38.1 → 47.9–57.7 GB/s, q8_0 63.4–67.4 → 82.1–91.0; at K = 2048
 // (2048x192, 4 pairs, four super-blocks with spilled registers against three) only q4_0
-// 35.3–39.5 → 41.0–42.3, q8_0 65.5–73.5 → 73.7–80.9.
+// 35.3–39.5 → 41.0–42.3, q8_0 65.5–73.5 → 73.7–80.9, so K = 2048 first kept the one-row walk.
+// Measured again on 2026-12-04 (Zen 4 host, alternating binaries, 3 pairs), K = 2048 in
+// gemv_short_rows: BM_GemvHot 2048x192, 1 thread, q8_0 74.7–75.0 → 92.4–93.7 GB/s, q4_0
+// 39.8–40.0 → 55.0–55.7; from DRAM (BM_Gemv, Qwen3-1.7B's 2048-wide gate/up and q/k/v), 1 thread
+// q8_0 20.4–25.7 → 26.5–29.2, q4_0 22.1–26.2 → 29.4–30.8, 2 threads mostly ahead (q4_0 gate/up
+// 44.8 / 49.0 / 45.8 → 57.2 / 34.5 / 56.4: one pair behind). InternVL3.5-2B decode (its LLM is
+// 2048 wide), 7 alternating pairs: q4_0 median 35.8 → 41.9 tokens/s (ahead in 5 pairs), q8_0
+// median 19.9 → 21.8 (ahead in 6). Five super-blocks (K = 2560) would need 50 zmm of operands.
 QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return {};
@@ -321,7 +328,7 @@ QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
     return {.q4_0_prefetch = false,
             .q8_0_max_prefetch_row_bytes = 0,
             .four_row_max_bytes = 0,
-            .short_rows_in_registers = true};
+            .short_row_max_supers = 4};
   }
   return {};
 }
@@ -578,14 +585,13 @@ IVL_AVX512 inline void gemv_rows(const GemvContext& c, const std::byte* row, con
   }
 }
 
-// Short rows (K ≤ 1536, S ≤ 3 super-blocks): what every row multiplies with — the activation
+// Short rows (K ≤ 2048, S ≤ 4 super-blocks): what every row multiplies with — the activation
 // steps, per-block offsets and activation scales of each super-block (10 zmm per super-block) —
-// is loaded once per call and kept in registers (at S = 3 a few of them spill to the stack), so
-// a row costs little more than its own loads. Each row is read whole, in order (one sequential
-// stream), and four rows share one reduction. Measured on Zen 4 with the weights in L2 (see
-// quant_gemv_policy_for_this_cpu): ~1.5× (q8_0) and ~1.9× (q4_0) the one-row walk at K = 896,
-// 1.3–1.4× at K = 1536; at K = 2048 (S = 4) only 1.04–1.09× (medians), so longer rows keep the
-// other walks.
+// is loaded once per call and kept in registers (from S = 3 some of them spill to the stack,
+// where they are L1 loads), so a row costs little more than its own loads. Each row is read
+// whole, in order (one sequential stream), and four rows share one reduction. Measured on Zen 4
+// with the weights in L2 (see quant_gemv_policy_for_this_cpu): ~1.5× (q8_0) and ~1.9× (q4_0) the
+// one-row walk at K = 896, 1.3–1.4× at K = 1536, 1.25× / 1.4× at K = 2048.
 template <int S>
 struct ShortRowOperands {
   __m512i x[S][8];
@@ -604,7 +610,7 @@ IVL_AVX512 inline __attribute__((always_inline)) __m512 short_row_sum(const Shor
                                                                       const GemvContext& c,
                                                                       const std::byte* w) {
   __m512 acc = _mm512_setzero_ps();
-#pragma GCC unroll 3
+#pragma GCC unroll 4
   for (int s = 0; s < S; ++s) {
     const std::byte* codes = w + Format::kSuperBytes * s;
     const std::byte* scales = w + c.scales_at + 32 * s;
@@ -629,7 +635,7 @@ IVL_AVX512 void gemv_short_rows(const GemvContext& c, const std::byte* rows, int
   a.last_step = c.tail > 0 ? 4 * c.tail : 64;
   a.last_mask = c.tail > 0 ? step_mask(c.tail) : ~__mmask64{0};
   a.last_lanes = static_cast<__mmask16>(c.tail > 0 ? (1u << c.tail) - 1 : 0xffffu);
-#pragma GCC unroll 3
+#pragma GCC unroll 4
   for (int s = 0; s < S; ++s) {
     const bool last = s == S - 1;
     load_activation_steps<false>(c.xi + 512 * s, last ? a.last_step : 64,
@@ -682,7 +688,7 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
       Format::prefetch(c.row_bytes)
           ? std::max(kMinRowsAhead, static_cast<int64_t>(kPrefetchBytes / c.row_bytes))
           : n;
-  if (gemv_policy().short_rows_in_registers) {
+  if (supers <= gemv_policy().short_row_max_supers) {
     switch (supers) {  // ≥ 1: K is a positive multiple of 32 (pack_matrix checks)
       case 1:
         return gemv_short_rows<Format, 1>(c, rows, n, ahead, bias, y);
@@ -690,6 +696,8 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
         return gemv_short_rows<Format, 2>(c, rows, n, ahead, bias, y);
       case 3:
         return gemv_short_rows<Format, 3>(c, rows, n, ahead, bias, y);
+      case 4:
+        return gemv_short_rows<Format, 4>(c, rows, n, ahead, bias, y);
       default:
         break;  // longer rows: the walks below
     }

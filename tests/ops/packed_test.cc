@@ -273,8 +273,9 @@ TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
   constexpr int64_t kOut = 45;  // not a multiple of four: a four-row walk ends with single rows
   for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
     // One partial super-block (96), one full (512), a full and a partial one (896), two full
-    // (1024), two full and a partial one (1440), three full (1536), long rows (4864).
-    for (const int64_t k : {96, 512, 896, 1024, 1440, 1536, 4864}) {
+    // (1024), two full and a partial one (1440), three full (1536), three full and a partial one
+    // (1952), four full (2048), long rows (4864).
+    for (const int64_t k : {96, 512, 896, 1024, 1440, 1536, 1952, 2048, 4864}) {
       SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << ", k " << k);
       const std::vector<float> w = random_values(static_cast<size_t>(kOut * k), 7, 0.05f);
       const std::vector<float> x = random_values(static_cast<size_t>(k), 8);

@@ -53,12 +53,12 @@ inline std::vector<QuantGemvPolicy> every_row_walk() {
        .four_row_max_bytes = SIZE_MAX},
       {.q4_0_prefetch = false, .q8_0_max_prefetch_row_bytes = 0, .four_row_max_bytes = 0},
       {.q4_0_prefetch = true, .q8_0_max_prefetch_row_bytes = SIZE_MAX, .four_row_max_bytes = 0},
-      // Short rows (K ≤ 1536) with the activations in registers, with and without prefetch.
+      // Short rows (K ≤ 2048) with the activations in registers, with and without prefetch.
       {.q4_0_prefetch = false,
        .q8_0_max_prefetch_row_bytes = 0,
        .four_row_max_bytes = 0,
-       .short_rows_in_registers = true},
-      {.short_rows_in_registers = true},
+       .short_row_max_supers = 4},
+      {.short_row_max_supers = 4},
   };
 }
 struct RestoreGemvPolicy {

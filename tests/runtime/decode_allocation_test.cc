@@ -200,7 +200,7 @@ TEST_P(DecodeAllocation, NoHeapAllocationPerStep) {
   for (const ops::QuantGemvPolicy& walk : ops::every_row_walk()) {
     ops::avx512_quant_gemv_policy() = walk;
     SCOPED_TRACE(::testing::Message()
-                 << "short rows " << walk.short_rows_in_registers << ", four-row bytes "
+                 << "short rows " << walk.short_row_max_supers << ", four-row bytes "
                  << walk.four_row_max_bytes << ", q4_0 prefetch " << walk.q4_0_prefetch);
     EXPECT_EQ(allocations_while_decoding(m, SamplingOptions{}), 0);
   }
