@@ -85,11 +85,13 @@ struct QuantGemvPolicy {
   bool q4_0_prefetch = true;
   size_t q8_0_max_prefetch_row_bytes = SIZE_MAX;  // longer q8_0 rows are not prefetched
   size_t four_row_max_bytes = 1664;
-  // Rows of at most this many super-blocks of 512 (K ≤ 512 · short_row_max_supers; 0: none, at
-  // most 4): the activations stay in registers across rows, each row is read whole before the
-  // next, and four rows share one reduction. Takes precedence over four_row_max_bytes for those
-  // rows; prefetching still follows the fields above.
+  // Rows of at most this many super-blocks of 512 (K ≤ 512 · short_row_max_supers; 0: none;
+  // values above kMaxShortRowSupers act as it): the activations stay in registers across rows,
+  // each row is read whole before the next, and four rows share one reduction. Takes precedence
+  // over four_row_max_bytes for those rows; prefetching still follows the fields above.
   int short_row_max_supers = 0;
+  // The longest rows the short-row walk has a kernel for (10 zmm of operands per super-block).
+  static constexpr int kMaxShortRowSupers = 4;
 };
 QuantGemvPolicy& avx512_quant_gemv_policy();
 

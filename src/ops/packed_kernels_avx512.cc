@@ -328,7 +328,7 @@ QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
     return {.q4_0_prefetch = false,
             .q8_0_max_prefetch_row_bytes = 0,
             .four_row_max_bytes = 0,
-            .short_row_max_supers = 4};
+            .short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers};
   }
   return {};
 }
@@ -697,6 +697,7 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
       case 3:
         return gemv_short_rows<Format, 3>(c, rows, n, ahead, bias, y);
       case 4:
+        static_assert(QuantGemvPolicy::kMaxShortRowSupers == 4, "a case per short-row length");
         return gemv_short_rows<Format, 4>(c, rows, n, ahead, bias, y);
       default:
         break;  // longer rows: the walks below

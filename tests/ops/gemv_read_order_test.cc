@@ -98,8 +98,8 @@ TEST(QuantGemv, EveryRowWalkReadsItsRowsInOrder) {
   const RestoreGemvPolicy restore;
   const std::vector<QuantGemvPolicy> walks = every_row_walk();
   constexpr int64_t kOut = 45;
-  // Row bytes: q8_0 1088 / 1632 / 2176, q4_0 576 / 864 / 1152 (multiples of 32: a four-row
-  // group read backwards reaches a page past one not yet read).
+  // Row bytes: q8_0 1088 / 1632 / 2176, q4_0 576 / 864 / 1152 (multiples of 32, at most 2176:
+  // see the top of this file).
   for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
     for (const int64_t k : {1024, 1536, 2048}) {
       SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << ", k " << k);

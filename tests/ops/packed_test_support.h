@@ -57,8 +57,8 @@ inline std::vector<QuantGemvPolicy> every_row_walk() {
       {.q4_0_prefetch = false,
        .q8_0_max_prefetch_row_bytes = 0,
        .four_row_max_bytes = 0,
-       .short_row_max_supers = 4},
-      {.short_row_max_supers = 4},
+       .short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers},
+      {.short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers},
   };
 }
 struct RestoreGemvPolicy {
