@@ -75,12 +75,12 @@ void quantize_activation(const float* x, int64_t k, int8_t* xq, float* dx, int32
 // Round-to-nearest-even float32 -> bf16 of n values.
 void to_bf16(const float* x, int64_t n, uint16_t* out);
 
-// How the AVX-512 quantized GEMVs walk their rows: which formats prefetch rows in software, up
-// to which row length (bytes) rows go four at a time, and whether short rows (K ≤ 1536) keep the
-// activations in registers. Chosen once per CPU (what was measured is in
-// packed_kernels_avx512.cc); the results are bit-identical whichever is chosen. Mutable only so
-// that tests can run every path on any CPU; nothing else may change it, and never while a GEMV
-// runs.
+// How the AVX-512 quantized GEMVs walk their rows: which formats prefetch rows in software (into
+// L1, or into L2 for long q4_0 rows), up to which row length (bytes) rows go four at a time, and up
+// to which length short rows keep the activations in registers. Chosen once per CPU (what was
+// measured is in packed_kernels_avx512.cc); the results are bit-identical whichever is chosen.
+// Mutable only so that tests can run every path on any CPU; nothing else may change it, and never
+// while a GEMV runs.
 struct QuantGemvPolicy {
   bool q4_0_prefetch = true;
   size_t q8_0_max_prefetch_row_bytes = SIZE_MAX;  // longer q8_0 rows are not prefetched
@@ -92,6 +92,9 @@ struct QuantGemvPolicy {
   int short_row_max_supers = 0;
   // The longest rows the short-row walk has a kernel for (10 zmm of operands per super-block).
   static constexpr int kMaxShortRowSupers = 4;
+  // q4_0 rows the short-row walk does not take: when non-zero, each thread fetches its rows into
+  // L2 (prefetcht1) this many bytes ahead (at least one row), in place of the L1 prefetches above.
+  size_t q4_0_long_row_l2_prefetch_bytes = 0;
 };
 QuantGemvPolicy& avx512_quant_gemv_policy();
 

@@ -289,7 +289,8 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // keep the activations in registers (gemv_short_rows). On a Zen 4 host (CPU family 0x19, the
 // only family-0x19 parts with AVX-512) prefetches and four-row passes are off: each thread reads
 // its rows as one plain sequential stream and leaves it to the hardware prefetcher; rows of at
-// most four super-blocks take gemv_short_rows, which reads them in the same order. Same process,
+// most four super-blocks take gemv_short_rows, which reads them in the same order; longer q4_0
+// rows are also fetched into L2 ahead (kZen4Q4LongRowL2PrefetchBytes, below). Same process,
 // 2 threads, weights from DRAM (kernels_bench BM_Gemv, alternating runs): on 2026-12-03 00:36 UTC
 // dropping the prefetches alone gave q4_0 1.24–1.43× at K = 896 and 1.07× at K = 4864, q8_0
 // 1.33× at K = 4864; at 06:20 UTC one row at a time gave q8_0 at K = 896 a gain in each of 11
@@ -317,6 +318,18 @@ static_assert(QuantGemvPolicy{}.four_row_max_bytes == 1664);
 // 44.8 / 49.0 / 45.8 → 57.2 / 34.5 / 56.4: one pair behind). InternVL3.5-2B decode (its LLM is
 // 2048 wide), 7 alternating pairs: q4_0 median 35.8 → 41.9 tokens/s (ahead in 5 pairs), q8_0
 // median 19.9 → 21.8 (ahead in 6). Five super-blocks (K = 2560) would need 50 zmm of operands.
+// On Zen 4, long q4_0 rows (K > 2048, past the short-row walk: the down projections) are fetched
+// into L2 16 KB ahead. Read as one plain stream they left one thread at 20 GB/s (4864 wide) and
+// 13 GB/s (6144 wide) where a plain read gets 30–34, and their compute rate with the weights in L2
+// is only 34–39 GB/s per thread, so each wait on memory showed. kernels_bench BM_Gemv, alternating
+// binaries, 4 pairs (2026-12-04 21:46 UTC): 4864 wide 1 thread 20.1–20.4 → 25.6–25.8 GB/s, 2
+// threads 30.7–35.1 → 31.8–41.9; 6144 wide 1 thread 12.9–13.3 → 23.3–24.5, 2 threads 24.5–25.5
+// → 34.0–45.2. Into L1 (prefetcht0, 10 KB ahead) lost (1 thread 19.3 → 15.4), as did
+// prefetchnta (16.3) and fetching every second line only (13.0); 8–32 KB ahead measured alike.
+// q8_0's long rows, whose compute rate is twice q4_0's, lost with the same prefetch (4864 wide,
+// 1 thread 26.3–27.8 → 19.9–20.3, 2 threads 42.2–46.4 → 30.0–36.8) and keep the plain stream.
+constexpr size_t kZen4Q4LongRowL2PrefetchBytes = 16384;
+
 QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return {};
@@ -328,7 +341,8 @@ QuantGemvPolicy quant_gemv_policy_for_this_cpu() {
     return {.q4_0_prefetch = false,
             .q8_0_max_prefetch_row_bytes = 0,
             .four_row_max_bytes = 0,
-            .short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers};
+            .short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers,
+            .q4_0_long_row_l2_prefetch_bytes = kZen4Q4LongRowL2PrefetchBytes};
   }
   return {};
 }
@@ -337,23 +351,29 @@ const QuantGemvPolicy& gemv_policy() {
   return avx512_quant_gemv_policy();
 }
 
+// Where a prefetch puts its line, as __builtin_prefetch's locality: 3 = every level from L1 down
+// (prefetcht0), 2 = L2 and below (prefetcht1).
+constexpr int kIntoL1 = 3, kIntoL2 = 2;
+
+template <int kLocality>
 IVL_AVX512 inline __attribute__((always_inline)) void prefetch_row(const std::byte* row,
                                                                    size_t bytes) {
   const auto first = reinterpret_cast<uintptr_t>(row) & ~uintptr_t{63};
   const auto last = reinterpret_cast<uintptr_t>(row + bytes - 1);
   for (uintptr_t line = first; line <= last; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
+    __builtin_prefetch(reinterpret_cast<const void*>(line), 0, kLocality);
 }
 
 // Rows [first, last) of the rows at `rows` (none when first ≥ last). Always inlined: GCC 12
 // split this function (partial inlining), judged the split-off part, which only prefetches,
 // free of side effects and deleted its calls — the GEMVs then ran 3× slower from memory.
+template <int kLocality = kIntoL1>
 IVL_AVX512 inline __attribute__((always_inline)) void prefetch_rows(const std::byte* rows,
                                                                     size_t row_bytes, int64_t first,
                                                                     int64_t last) {
   if (first < last) {
-    prefetch_row(rows + static_cast<size_t>(first) * row_bytes,
-                 static_cast<size_t>(last - first) * row_bytes);
+    prefetch_row<kLocality>(rows + static_cast<size_t>(first) * row_bytes,
+                            static_cast<size_t>(last - first) * row_bytes);
   }
 }
 
@@ -451,6 +471,7 @@ struct Q8Rows {
   static bool prefetch(size_t row_bytes) {
     return row_bytes <= gemv_policy().q8_0_max_prefetch_row_bytes;
   }
+  static size_t long_row_l2_prefetch_bytes() { return 0; }
   static constexpr int32_t kCodeOffset = 128;
   static constexpr int64_t kSuperBytes = 512;
   static int64_t scales_at(int64_t k) { return k; }
@@ -463,6 +484,9 @@ struct Q8Rows {
 struct Q4Rows {
   static constexpr MatrixLayout kLayout = MatrixLayout::kQ4_0;
   static bool prefetch(size_t /*row_bytes*/) { return gemv_policy().q4_0_prefetch; }
+  static size_t long_row_l2_prefetch_bytes() {
+    return gemv_policy().q4_0_long_row_l2_prefetch_bytes;
+  }
   static constexpr int32_t kCodeOffset = 8;
   static constexpr int64_t kSuperBytes = 256;
   static int64_t scales_at(int64_t k) { return k / 2; }
@@ -663,6 +687,26 @@ IVL_AVX512 void gemv_short_rows(const GemvContext& c, const std::byte* rows, int
   }
 }
 
+// Rows the short-row walk does not take: four at a time up to four_row_max_bytes, then one at a
+// time, each prefetched `ahead` rows early into kLocality (none when ahead ≥ n).
+template <class Format, int kLocality>
+IVL_AVX512 void gemv_long_rows(const GemvContext& c, const std::byte* rows, int64_t n,
+                               int64_t ahead, const float* bias, float* y) {
+  int64_t r = 0;
+  if (c.row_bytes <= gemv_policy().four_row_max_bytes) {
+    for (; r + 4 <= n; r += 4) {
+      prefetch_rows<kLocality>(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 4));
+      gemv_rows<Format, 4>(c, rows + static_cast<size_t>(r) * c.row_bytes,
+                           bias != nullptr ? bias + r : nullptr, y + r);
+    }
+  }
+  for (; r < n; ++r) {
+    prefetch_rows<kLocality>(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 1));
+    gemv_rows<Format, 1>(c, rows + static_cast<size_t>(r) * c.row_bytes,
+                         bias != nullptr ? bias + r : nullptr, y + r);
+  }
+}
+
 template <class Format>
 IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,
                            const std::byte* rows, int64_t k, int64_t n, const float* bias,
@@ -703,19 +747,11 @@ IVL_AVX512 void quant_gemv(const int8_t* xq, const float* dx, const int32_t* xsu
         break;  // longer rows: the walks below
     }
   }
-  int64_t r = 0;
-  if (c.row_bytes <= gemv_policy().four_row_max_bytes) {
-    for (; r + 4 <= n; r += 4) {
-      prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 4));
-      gemv_rows<Format, 4>(c, rows + static_cast<size_t>(r) * c.row_bytes,
-                           bias != nullptr ? bias + r : nullptr, y + r);
-    }
+  if (const size_t l2_bytes = Format::long_row_l2_prefetch_bytes(); l2_bytes > 0) {
+    const auto l2_ahead = std::max<int64_t>(1, static_cast<int64_t>(l2_bytes / c.row_bytes));
+    return gemv_long_rows<Format, kIntoL2>(c, rows, n, l2_ahead, bias, y);
   }
-  for (; r < n; ++r) {
-    prefetch_rows(rows, c.row_bytes, r + ahead, std::min(n, r + ahead + 1));
-    gemv_rows<Format, 1>(c, rows + static_cast<size_t>(r) * c.row_bytes,
-                         bias != nullptr ? bias + r : nullptr, y + r);
-  }
+  gemv_long_rows<Format, kIntoL1>(c, rows, n, ahead, bias, y);
 }
 
 IVL_AVX512 void q8_0_gemv(const int8_t* xq, const float* dx, const int32_t* xsum,

@@ -262,20 +262,21 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Bool()));
 
 // The AVX-512 quantized GEMV walks rows four at a time or one at a time, with or without
-// software prefetch, and short rows with the activations in registers or not, as the CPU's
-// QuantGemvPolicy says. Every walk must give the same bits (the policy is chosen by measurement,
-// per CPU, and must not change results), and the right ones: each is run here, whatever this CPU
-// chose, against the dequantized double-precision product, with and without a bias (added after
-// the row's sum, so the two differ by exactly one float addition). On a CPU without the AVX-512
-// table only the portable kernels run.
+// software prefetch (into L1, or for long q4_0 rows into L2), and short rows with the activations
+// in registers or not, as the CPU's QuantGemvPolicy says. Every walk must give the same bits (the
+// policy is chosen by measurement, per CPU, and must not change results), and the right ones: each
+// is run here, whatever this CPU chose, against the dequantized double-precision product, with and
+// without a bias (added after the row's sum, so the two differ by exactly one float addition). On a
+// CPU without the AVX-512 table only the portable kernels run.
 TEST(QuantGemv, EveryRowWalkGivesTheSameBits) {
   const RestoreGemvPolicy restore;
   constexpr int64_t kOut = 45;  // not a multiple of four: a four-row walk ends with single rows
   for (const MatrixLayout layout : {MatrixLayout::kQ8_0, MatrixLayout::kQ4_0}) {
     // One partial super-block (96), one full (512), a full and a partial one (896), two full
     // (1024), two full and a partial one (1440), three full (1536), three full and a partial one
-    // (1952), four full (2048), long rows (4864).
-    for (const int64_t k : {96, 512, 896, 1024, 1440, 1536, 1952, 2048, 4864}) {
+    // (1952), four full (2048), long rows ending in a partial super-block (4864) and in a full
+    // one (6144).
+    for (const int64_t k : {96, 512, 896, 1024, 1440, 1536, 1952, 2048, 4864, 6144}) {
       SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << ", k " << k);
       const std::vector<float> w = random_values(static_cast<size_t>(kOut * k), 7, 0.05f);
       const std::vector<float> x = random_values(static_cast<size_t>(k), 8);

@@ -59,6 +59,14 @@ inline std::vector<QuantGemvPolicy> every_row_walk() {
        .four_row_max_bytes = 0,
        .short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers},
       {.short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers},
+      // Long q4_0 rows fetched into L2: as on Zen 4 (short rows in registers, one row at a time),
+      // and one row ahead with the four-row passes and every row long.
+      {.q4_0_prefetch = false,
+       .q8_0_max_prefetch_row_bytes = 0,
+       .four_row_max_bytes = 0,
+       .short_row_max_supers = QuantGemvPolicy::kMaxShortRowSupers,
+       .q4_0_long_row_l2_prefetch_bytes = 16384},
+      {.four_row_max_bytes = SIZE_MAX, .q4_0_long_row_l2_prefetch_bytes = 1},
   };
 }
 struct RestoreGemvPolicy {
