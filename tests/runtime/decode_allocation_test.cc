@@ -201,7 +201,8 @@ TEST_P(DecodeAllocation, NoHeapAllocationPerStep) {
     ops::avx512_quant_gemv_policy() = walk;
     SCOPED_TRACE(::testing::Message()
                  << "short rows " << walk.short_row_max_supers << ", four-row bytes "
-                 << walk.four_row_max_bytes << ", q4_0 prefetch " << walk.q4_0_prefetch);
+                 << walk.four_row_max_bytes << ", q4_0 prefetch " << walk.q4_0_prefetch
+                 << ", q4_0 long-row L2 prefetch bytes " << walk.q4_0_long_row_l2_prefetch_bytes);
     EXPECT_EQ(allocations_while_decoding(m, SamplingOptions{}), 0);
   }
 }
